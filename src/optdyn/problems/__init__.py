@@ -1,0 +1,7 @@
+"""Solvable models: sampling, exact population risk and the inputs the theory needs."""
+
+from optdyn.problems import spectra, targets
+from optdyn.problems.linear_regression import LinearRegression
+from optdyn.problems.targets import PowerLawCoefficients, RandomVector, Zeros
+
+__all__ = ["LinearRegression", "PowerLawCoefficients", "RandomVector", "Zeros", "spectra", "targets"]

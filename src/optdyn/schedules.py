@@ -1,0 +1,273 @@
+"""Learning-rate and threshold schedules: functions of the step count.
+
+A schedule maps the step count ``k`` (0 for the first update, as in optax) to a value. Every
+schedule is a frozen dataclass registered as a JAX pytree whose numeric hyperparameters are
+leaves, so that optimizers that differ only in their schedule values (a learning-rate sweep) can be
+stacked and run under ``jax.vmap`` in one compiled computation. The same objects drive the
+simulation engine and, later, the theory engine (which evaluates them at ``k = t * d / B``).
+
+Accepted wherever a schedule is expected (see :func:`as_schedule`): a number (constant), a 1-D
+array (value per step, the last value held after the end), a callable ``f(step) -> value`` written
+with ``jax.numpy``, or one of the classes below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from optdyn._pytree import concrete as _concrete
+from optdyn._pytree import pytree_dataclass as _pytree
+from optdyn._pytree import static as _static
+from optdyn.errors import ConfigError
+
+__all__ = [
+    "Schedule",
+    "Constant",
+    "PiecewiseArray",
+    "FromCallable",
+    "Cosine",
+    "LinearDecay",
+    "WarmupStableDecay",
+    "PowerDecay",
+    "as_schedule",
+    "schedule_from_config",
+]
+
+
+def _check_nonneg(field: str, value: Any) -> None:
+    if not _concrete(value):
+        return
+    arr = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ConfigError(field, f"must be finite and >= 0, got {value!r}")
+
+
+class Schedule:
+    """Base class: ``schedule(step)`` returns the value at step count ``step`` (0-based)."""
+
+    name: str = "schedule"
+
+    def __call__(self, step: jax.Array | int) -> jax.Array:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_config(self) -> dict[str, Any]:
+        """A JSON-serialisable description (``{"schedule": name, **hyperparameters}``)."""
+        out: dict[str, Any] = {"schedule": self.name}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            if isinstance(v, jax.core.Tracer):
+                v = "<traced>"
+            elif isinstance(v, np.ndarray | jax.Array):
+                v = np.asarray(v).tolist()
+            elif callable(v):
+                v = getattr(v, "__qualname__", repr(v))
+            out[f.name] = v
+        return out
+
+
+@_pytree
+@dataclasses.dataclass(frozen=True)
+class Constant(Schedule):
+    """value(k) = value."""
+
+    value: Any
+    name = "constant"
+
+    def __post_init__(self) -> None:
+        _check_nonneg("value", self.value)
+
+    def __call__(self, step: jax.Array | int) -> jax.Array:
+        return jnp.asarray(self.value)
+
+
+@_pytree
+@dataclasses.dataclass(frozen=True)
+class PiecewiseArray(Schedule):
+    """value(k) = values[min(k, len(values) - 1)]: one value per step, the last one held."""
+
+    values: Any
+    name = "array"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.values, list | tuple):
+            object.__setattr__(self, "values", np.asarray(self.values, dtype=float))
+        if _concrete(self.values):
+            arr = np.asarray(self.values, dtype=float)
+            if arr.ndim != 1 or arr.size == 0:
+                raise ConfigError("values", f"must be a non-empty 1-D array, got shape {arr.shape}")
+            _check_nonneg("values", arr)
+            object.__setattr__(self, "values", arr)
+
+    def __call__(self, step: jax.Array | int) -> jax.Array:
+        values = jnp.asarray(self.values)
+        return values[jnp.clip(step, 0, values.shape[0] - 1)]
+
+
+@_pytree
+@dataclasses.dataclass(frozen=True)
+class FromCallable(Schedule):
+    """value(k) = fn(k) for a user function written with ``jax.numpy`` (jit-traceable)."""
+
+    fn: Callable[[jax.Array], jax.Array] = _static()
+    name = "callable"
+
+    def __call__(self, step: jax.Array | int) -> jax.Array:
+        return jnp.asarray(self.fn(jnp.asarray(step)))
+
+
+@_pytree
+@dataclasses.dataclass(frozen=True)
+class Cosine(Schedule):
+    """Cosine decay: value(k) = final + (peak - final) (1 + cos(pi min(k, T)/T)) / 2."""
+
+    peak: Any
+    total_steps: Any
+    final: Any = 0.0
+    name = "cosine"
+
+    def __post_init__(self) -> None:
+        _check_nonneg("peak", self.peak)
+        _check_nonneg("final", self.final)
+        _check_nonneg("total_steps", self.total_steps)
+
+    def __call__(self, step: jax.Array | int) -> jax.Array:
+        frac = jnp.clip(jnp.asarray(step) / jnp.maximum(self.total_steps, 1), 0.0, 1.0)
+        return self.final + (self.peak - self.final) * 0.5 * (1.0 + jnp.cos(jnp.pi * frac))
+
+
+@_pytree
+@dataclasses.dataclass(frozen=True)
+class LinearDecay(Schedule):
+    """Linear decay: value(k) = peak + (final - peak) min(k, T)/T."""
+
+    peak: Any
+    total_steps: Any
+    final: Any = 0.0
+    name = "linear_decay"
+
+    def __post_init__(self) -> None:
+        _check_nonneg("peak", self.peak)
+        _check_nonneg("final", self.final)
+        _check_nonneg("total_steps", self.total_steps)
+
+    def __call__(self, step: jax.Array | int) -> jax.Array:
+        frac = jnp.clip(jnp.asarray(step) / jnp.maximum(self.total_steps, 1), 0.0, 1.0)
+        return self.peak + (self.final - self.peak) * frac
+
+
+@_pytree
+@dataclasses.dataclass(frozen=True)
+class WarmupStableDecay(Schedule):
+    """Warmup-stable-decay (WSD).
+
+    Linear warmup from 0 to ``peak`` over ``warmup_steps``, constant ``peak`` until
+    ``total_steps - decay_steps``, then linear decay to ``final`` at ``total_steps``.
+    """
+
+    peak: Any
+    total_steps: Any
+    warmup_steps: Any = 0
+    decay_steps: Any = 0
+    final: Any = 0.0
+    name = "wsd"
+
+    def __post_init__(self) -> None:
+        for f in ("peak", "total_steps", "warmup_steps", "decay_steps", "final"):
+            _check_nonneg(f, getattr(self, f))
+
+    def __call__(self, step: jax.Array | int) -> jax.Array:
+        k = jnp.asarray(step, dtype=jnp.result_type(float))
+        warm = jnp.where(
+            self.warmup_steps > 0, jnp.minimum(1.0, (k + 1) / jnp.maximum(self.warmup_steps, 1)), 1.0
+        )
+        start = self.total_steps - self.decay_steps
+        frac = jnp.clip((k - start) / jnp.maximum(self.decay_steps, 1), 0.0, 1.0)
+        decayed = self.peak + (self.final - self.peak) * frac
+        return jnp.where(k < start, self.peak * warm, decayed)
+
+
+@_pytree
+@dataclasses.dataclass(frozen=True)
+class PowerDecay(Schedule):
+    """Power decay: value(k) = peak / (1 + k/k0)^power."""
+
+    peak: Any
+    power: Any = 0.5
+    k0: Any = 1.0
+    name = "power_decay"
+
+    def __post_init__(self) -> None:
+        _check_nonneg("peak", self.peak)
+        _check_nonneg("power", self.power)
+        if _concrete(self.k0) and not float(self.k0) > 0:
+            raise ConfigError("k0", f"must be > 0, got {self.k0!r}")
+
+    def __call__(self, step: jax.Array | int) -> jax.Array:
+        return self.peak / (1.0 + jnp.asarray(step) / self.k0) ** self.power
+
+
+_REGISTRY: dict[str, type[Schedule]] = {
+    c.name: c
+    for c in (Constant, PiecewiseArray, Cosine, LinearDecay, WarmupStableDecay, PowerDecay)
+}
+
+
+def as_schedule(value: Any, field: str = "lr") -> Schedule:
+    """Turn a number, 1-D array, callable or Schedule into a :class:`Schedule`.
+
+    Raises ConfigError naming ``field`` for NaN, infinite or negative values.
+    """
+    if isinstance(value, Schedule):
+        return value
+    if isinstance(value, jax.Array):
+        value = np.asarray(value) if not isinstance(value, jax.core.Tracer) else value
+    if isinstance(value, jax.core.Tracer):
+        return Constant(value)
+    if isinstance(value, dict):
+        return schedule_from_config(value, field)
+    if callable(value):
+        return FromCallable(value)
+    if isinstance(value, bool) or value is None:
+        raise ConfigError(field, f"expected a number, array, callable or schedule, got {value!r}")
+    arr = np.asarray(value)
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+        raise ConfigError(field, f"expected a number, array, callable or schedule, got {value!r}")
+    arr = arr.astype(float)
+    if arr.ndim == 0:
+        v = float(arr)
+        if not math.isfinite(v) or v < 0:
+            raise ConfigError(field, f"must be finite and >= 0, got {v!r}")
+        return Constant(v)
+    try:
+        return PiecewiseArray(arr)
+    except ConfigError as e:
+        raise ConfigError(field, str(e)) from None
+
+
+def schedule_from_config(cfg: dict[str, Any], field: str = "lr") -> Schedule:
+    """Build a schedule from ``{"schedule": "cosine", "peak": 0.1, "total_steps": 1000}``."""
+    cfg = dict(cfg)
+    kind = cfg.pop("schedule", None)
+    if kind not in _REGISTRY:
+        raise ConfigError(
+            f"{field}.schedule", f"unknown schedule {kind!r}; expected one of {sorted(_REGISTRY)}"
+        )
+    cls = _REGISTRY[kind]
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in cfg:
+        if key not in names:
+            raise ConfigError(f"{field}.{key}", f"unknown key for schedule {kind!r}; "
+                              f"expected some of {sorted(names)}")
+    try:
+        return cls(**cfg)
+    except ConfigError as e:
+        raise ConfigError(f"{field}.{e.field}", str(e).split(": ", 1)[-1]) from None
+    except TypeError as e:
+        raise ConfigError(field, str(e)) from None
