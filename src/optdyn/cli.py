@@ -1,0 +1,70 @@
+"""The ``optdyn`` command line: ``optdyn run EXPERIMENT.toml``, ``optdyn demo``, ``--version``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+from optdyn._version import __version__
+from optdyn.errors import ConfigError
+
+__all__ = ["main"]
+
+
+def _run_experiment(exp, out_dir: Path | None, progress: bool | None) -> int:
+    from optdyn import io, plot, simulate
+
+    out = out_dir or exp.output_dir
+    t0 = time.perf_counter()
+    ds = simulate.run(exp.problem, exp.optimizers, exp.steps, seeds=exp.seeds,
+                      dtype=exp.dtype, points_per_decade=exp.points_per_decade, progress=progress)
+    path = io.save(ds, out / "dataset.nc")
+    print(f"wrote {path}")
+    if exp.figure:
+        d = exp.problem.d
+        ax = plot.risk_curves(ds, title=f"{exp.name}: d = {d}, {ds.sizes['seed']} seeds, "
+                              "mean and 10-90% band")
+        fig_path = plot.save_figure(ax, out / "risk.png")
+        print(f"wrote {fig_path}")
+    n_div = int(ds["diverged"].sum())
+    print(f"{ds.sizes.get('config', 1)} configs x {ds.sizes['seed']} seeds x {exp.steps} steps "
+          f"in {time.perf_counter() - t0:.1f} s; {n_div} run(s) diverged")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``optdyn`` command."""
+    parser = argparse.ArgumentParser(
+        prog="optdyn", description="Exact high-dimensional dynamics of stochastic optimizers.")
+    parser.add_argument("--version", action="version", version=f"optdyn {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="run an experiment TOML file (dataset + figure)")
+    p_run.add_argument("experiment", type=Path)
+    p_run.add_argument("--out", type=Path, default=None, help="output folder (overrides the file)")
+    p_run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p_demo = sub.add_parser("demo", help="run the headline demo")
+    p_demo.add_argument("--out", type=Path, default=Path("demo_output"))
+    p_demo.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+
+    from optdyn.config import load_experiment
+
+    progress = False if args.no_progress else None
+    try:
+        if args.command == "run":
+            exp = load_experiment(args.experiment)
+            return _run_experiment(exp, args.out, progress)
+        demo = resources.files("optdyn") / "data" / "demo.toml"
+        with resources.as_file(demo) as path:
+            exp = load_experiment(path)
+        return _run_experiment(exp, args.out, progress)
+    except ConfigError as e:
+        print(f"optdyn: config error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,452 @@
+"""The simulation engine: one-pass streaming runs, batched over seeds and optimizer configs.
+
+Every seed has its own random stream: the batch used at step k (1-based) of seed s is drawn from
+the key ``fold_in(key(s), k)``, whatever the blocking, the other seeds or the other configs. All
+configs see the same samples (common random numbers), so a learning-rate sweep compares like with
+like. Samples are drawn a block of steps at a time (one call for the block; the rotation of a
+rotated covariance is one matrix product per block); a ``lax.scan`` runs the steps of the block
+and records the exact population risk when it reaches a checkpoint of the geometric grid.
+
+A run whose risk exceeds ``divergence_threshold`` or stops being finite is marked ``diverged``,
+frozen at its last finite block, and reported with risk = inf from the first bad checkpoint on.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import xarray as xr
+
+from optdyn._version import __version__
+from optdyn.errors import ConfigError
+from optdyn.optimizers.base import Optimizer
+from optdyn.optimizers.optax_adapter import OptaxOptimizer
+from optdyn.simulate.grid import checkpoint_steps
+
+__all__ = ["run", "RISK_CONVENTION"]
+
+RISK_CONVENTION = (
+    "risk = excess population risk (1/2)(theta - theta*)^T K (theta - theta*), exact from K; "
+    "loss = risk + E[eps^2]/2"
+)
+_BLOCK_FLOATS = 1 << 22  # floats per block of samples (16 MiB in float32)
+_DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
+
+
+# --------------------------------------------------------------------------- input handling
+def _as_optimizers(optimizer: Any) -> tuple[list[Optimizer], bool]:
+    single = not isinstance(optimizer, list | tuple)
+    opts = [optimizer] if single else list(optimizer)
+    if not opts:
+        raise ConfigError("optimizer", "the list of optimizers is empty")
+    out = []
+    for i, o in enumerate(opts):
+        if isinstance(o, optax.GradientTransformation):
+            o = OptaxOptimizer(o)
+        if not isinstance(o, Optimizer):
+            where = "optimizer" if single else f"optimizer[{i}]"
+            raise ConfigError(where, f"expected an optdyn optimizer or optax.GradientTransformation,"
+                              f" got {type(o).__name__}")
+        out.append(o)
+    return out, single
+
+
+def _as_seeds(seeds: Any) -> np.ndarray:
+    if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ConfigError("seeds", f"the number of seeds must be >= 1, got {seeds}")
+        return np.arange(int(seeds))
+    arr = np.asarray(seeds)
+    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
+        raise ConfigError("seeds", f"expected a count or a non-empty list of integers, got {seeds!r}")
+    if np.any(arr < 0) or len(np.unique(arr)) != arr.size:
+        raise ConfigError("seeds", "seeds must be distinct non-negative integers")
+    return arr.astype(np.int64)
+
+
+def _groups(opts: list[Optimizer]) -> list[list[int]]:
+    """Indices of configs that can be stacked and vmapped together (same structure)."""
+    groups: dict[Any, list[int]] = {}
+    for i, o in enumerate(opts):
+        if isinstance(o, OptaxOptimizer):
+            key: Any = ("optax", i)
+        else:
+            key = (type(o), jax.tree_util.tree_structure(o), o.batch_size, o.per_sample)
+            leaves = jax.tree_util.tree_leaves(o)
+            key = key + (tuple(np.shape(x) for x in leaves),)
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
+# --------------------------------------------------------------------------- the compiled core
+@functools.lru_cache(maxsize=64)
+def _make_advance(problem_key, problem, opt_key, opt_template, stacked: bool, batch_size: int,
+                  per_sample: bool, block: int, dtype):
+    """Build the jitted functions that initialise and advance all (seed, config) runs.
+
+    Cached on the structure of the computation (``problem_key``, ``opt_key`` and the static
+    settings), so repeated runs on problems of the same structure reuse the compiled code: all
+    arrays (spectrum, basis, target, hyperparameters) are arguments, never constants. ``problem``
+    and ``opt_template`` are representatives of their keys (hash-neutral, see :class:`_Rep`).
+    """
+    problem, opt_template = problem.obj, opt_template.obj
+
+    # a stacked optimizer is a pytree argument (vmapped over configs); an opaque one is closed over
+    resolve = (lambda o: o) if stacked else (lambda o: opt_template)
+
+    def one_run(opt, state, params, batch, arrays):
+        opt = resolve(opt)
+        g = problem.gradient(arrays, params, batch, per_sample)
+        upd, state = opt.update(g, state, params)
+        return params + upd.astype(params.dtype), state
+
+    over_configs = jax.vmap(one_run, in_axes=(0 if stacked else None, 0, 0, None, None))
+    over_seeds = jax.vmap(over_configs, in_axes=(None, 0, 0, 0, None))
+    risk_all = jax.vmap(jax.vmap(problem.risk_jax, in_axes=(None, 0)), in_axes=(None, 0))
+    bound_all = jax.vmap(jax.vmap(problem.sq_distance_bound, in_axes=(None, 0)), in_axes=(None, 0))
+
+    def draw_block(keys, arrays, first_step):
+        step_ids = first_step + jnp.arange(block)
+        per_step = jax.vmap(lambda k: jax.vmap(lambda s: jax.random.fold_in(k, s))(step_ids))
+        kb = per_step(keys)  # (S, L)
+        draw = jax.vmap(jax.vmap(lambda k: problem.draw(arrays, k, batch_size, dtype)))
+        x, eps = draw(kb)  # (S, L, B, d), (S, L, B)
+        x = problem.rotate(arrays, x)
+        return jnp.swapaxes(x, 0, 1), jnp.swapaxes(eps, 0, 1), step_ids
+
+    def mask(frozen, new, old):
+        def pick(n, o):
+            m = frozen.reshape(frozen.shape + (1,) * (n.ndim - frozen.ndim))
+            return jnp.where(m, o, n)
+
+        return jax.tree_util.tree_map(pick, new, old)
+
+    def block_body(b, carry, opt, keys, arrays, ckpts, total, threshold):
+        params, state, risk_buf, ptr, diverged, div_step = carry
+        x, eps, step_ids = draw_block(keys, arrays, b * block + 1)
+
+        def inner(c, inp):
+            params, state, risk_buf, ptr = c
+            xk, ek, step = inp
+
+            def do(ps):
+                p, s = ps
+                p2, s2 = over_seeds(opt, s, p, (xk, ek), arrays)
+                return mask(diverged, (p2, s2), (p, s))
+
+            params, state = jax.lax.cond(step <= total, do, lambda ps: ps, (params, state))
+
+            def record(rp):
+                rb, pt = rp
+                return rb.at[pt].set(risk_all(arrays, params)), pt + 1
+
+            is_ck = step == ckpts[jnp.minimum(ptr, ckpts.shape[0] - 1)]
+            risk_buf, ptr = jax.lax.cond(is_ck, record, lambda rp: rp, (risk_buf, ptr))
+            return (params, state, risk_buf, ptr), None
+
+        start = (params, state)
+        (params, state, risk_buf, ptr), _ = jax.lax.scan(
+            inner, (params, state, risk_buf, ptr), (x, eps, step_ids)
+        )
+        bound = bound_all(arrays, params)
+        bad = ~jnp.isfinite(bound) | (bound > threshold)
+        newly = bad & ~diverged
+        params, state = mask(newly, (params, state), start)
+        div_step = jnp.where(newly, b * block + 1, div_step)
+        return params, state, risk_buf, ptr, diverged | bad, div_step
+
+    @jax.jit
+    def advance(carry, opt, keys, arrays, ckpts, total, threshold, b0, nb):
+        body = lambda b, c: block_body(b, c, opt, keys, arrays, ckpts, total, threshold)  # noqa: E731
+        return jax.lax.fori_loop(b0, b0 + nb, body, carry)
+
+    @functools.partial(jax.jit, static_argnums=(2, 3))
+    def initial(opt, arrays, n_seeds, n_configs):
+        p0 = jnp.broadcast_to(arrays["theta0"], (n_seeds, n_configs) + arrays["theta0"].shape)
+        init_c = jax.vmap(lambda o, p: resolve(o).init(p), in_axes=(0 if stacked else None, 0))
+        state = jax.vmap(init_c, in_axes=(None, 0))(opt, p0)
+        return p0, state, risk_all(arrays, p0)
+
+    return advance, initial
+
+
+class _Rep:
+    """Wraps an object so that it does not take part in the cache key (all compare equal)."""
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Rep)
+
+
+def _block_size(n_seeds: int, n_configs: int, batch_size: int, d: int, steps: int,
+                requested: int | None) -> int:
+    if requested is not None:
+        if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
+            raise ConfigError("block_size", f"must be a positive integer, got {requested!r}")
+        return requested
+    per_step = max(1, n_seeds * batch_size * d)
+    b = 1 << max(0, int(math.floor(math.log2(max(1, _BLOCK_FLOATS // per_step)))))
+    return int(min(b, 1024, 1 << int(math.ceil(math.log2(max(1, steps))))))
+
+
+def _run_group(problem, opts, seeds, steps, ckpts, dtype, block_size, threshold, progress,
+               task_label):
+    stacked = not isinstance(opts[0], OptaxOptimizer)
+    if stacked:
+        opt = jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *opts)
+    else:
+        opt = None
+    batch_size, per_sample = opts[0].batch_size, opts[0].per_sample
+    n_s, n_c = len(seeds), len(opts)
+    block = _block_size(n_s, n_c, batch_size, problem.d, steps, block_size)
+    arrays = problem.engine_arrays(dtype)
+    if stacked:
+        leaves = jax.tree_util.tree_leaves(opt)
+        opt_key: Any = (jax.tree_util.tree_structure(opt), tuple(x.shape for x in leaves))
+    else:
+        opt_key = opts[0]
+    advance, initial = _make_advance(problem.engine_key(), _Rep(problem), opt_key, _Rep(opts[0]),
+                                     stacked, batch_size, per_sample, block, dtype)
+    keys = jax.vmap(jax.random.key)(jnp.asarray(seeds))
+    params, state, risk0 = initial(opt, arrays, n_s, n_c)
+    risk_buf = jnp.zeros((len(ckpts), n_s, n_c), jnp.float64).at[0].set(risk0)
+    carry = (params, state, risk_buf, jnp.asarray(1), jnp.zeros((n_s, n_c), bool),
+             jnp.full((n_s, n_c), -1, jnp.int64))
+    ck = jnp.asarray(ckpts)
+    n_blocks = -(-steps // block)
+    n_chunks = min(n_blocks, 200)
+    edges = np.linspace(0, n_blocks, n_chunks + 1).round().astype(int)
+    done_blocks, interrupted = 0, False
+    try:
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            carry = advance(carry, opt, keys, arrays, ck, steps, threshold, int(lo), int(hi - lo))
+            jax.block_until_ready(carry[2])
+            done_blocks = int(hi)
+            progress(task_label, min(done_blocks * block, steps))
+    except KeyboardInterrupt:
+        interrupted = True
+        warnings.warn(f"interrupted after {done_blocks * block} of {steps} steps: returning the "
+                      "checkpoints reached", stacklevel=3)
+    params, _, risk_buf, ptr, diverged, div_step = carry
+    div_step = np.asarray(div_step)
+    # last step whose checkpoint was genuinely computed before the run was frozen
+    div_end = np.where(div_step >= 0, div_step + block - 1, -1)
+    n_done = int(ptr)
+    return (np.asarray(risk_buf)[:n_done], np.asarray(diverged), div_end,
+            np.asarray(params), n_done, interrupted, block)
+
+
+class _Progress:
+    """A rich progress bar over steps, shown for long runs on a terminal (or when asked)."""
+
+    def __init__(self, enabled: bool, total: int, n_tasks: int) -> None:
+        self.enabled = enabled
+        self.bars: dict[str, Any] = {}
+        if enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                              TimeRemainingColumn(), transient=False)
+            self.total = total
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            self.p.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled:
+            self.p.__exit__(*exc)
+
+    def __call__(self, label: str, done: int) -> None:
+        if not self.enabled:
+            return
+        if label not in self.bars:
+            self.bars[label] = self.p.add_task(label, total=self.total)
+        self.p.update(self.bars[label], completed=done)
+
+
+# --------------------------------------------------------------------------- public entry point
+def run(
+    problem: Any,
+    optimizer: Any,
+    steps: int,
+    seeds: int | Sequence[int] = 8,
+    *,
+    dtype: str = "float32",
+    points_per_decade: int = 10,
+    block_size: int | None = None,
+    divergence_threshold: float | None = None,
+    progress: bool | None = None,
+    return_params: bool = False,
+) -> xr.Dataset:
+    """Simulate one-pass streaming runs of one or several optimizers on a problem.
+
+    Args:
+        problem: e.g. :class:`optdyn.problems.LinearRegression`.
+        optimizer: an optdyn optimizer, an ``optax.GradientTransformation``, or a list of them
+            (the result then has a ``config`` dimension). Configs of the same kind and structure
+            (e.g. a learning-rate sweep) run stacked in one compiled computation.
+        steps: number of optimizer steps (each uses a fresh batch of ``batch_size`` samples).
+        seeds: a number of seeds (0..n-1) or a list of seed values.
+        dtype: "float32" (default) or "float64" for the iterates; risks are always float64.
+        points_per_decade: density of the geometric checkpoint grid (plus step 0 and the last).
+        block_size: steps per block of samples (default: sized for about 16 MiB of samples).
+        divergence_threshold: a run whose risk bound (1/2)||K|| ||theta - theta*||^2 exceeds it
+            is marked diverged and stopped (default 1e10 * max(initial risk, 1)).
+        progress: show a progress bar (default: when stderr is a terminal and the run is long).
+        return_params: also return the final iterates as ``theta_final``.
+
+    Returns:
+        ``xarray.Dataset`` with ``risk`` (dims ``config``, ``seed``, ``step``; no ``config``
+        when a single optimizer was given), ``loss`` where E[eps^2] is finite, ``diverged`` and
+        ``diverged_step`` per run, coordinates ``step``, ``samples``, ``t = samples / d``,
+        ``seed``, ``config`` with ``label`` and the numeric hyperparameters, and attributes with
+        the optdyn version, the whole config as JSON, the risk convention and the dtype.
+    """
+    opts, single = _as_optimizers(optimizer)
+    seed_arr = _as_seeds(seeds)
+    ckpts = checkpoint_steps(steps, points_per_decade)
+    if dtype not in _DTYPES:
+        raise ConfigError("dtype", f"expected one of {sorted(_DTYPES)}, got {dtype!r}")
+    jdtype = _DTYPES[dtype]
+    r0 = float(problem.initial_risk)
+    if divergence_threshold is None:
+        divergence_threshold = 1e10 * max(r0, 1.0)
+    elif not (divergence_threshold > 0):
+        raise ConfigError("divergence_threshold", f"must be > 0, got {divergence_threshold!r}")
+
+    groups = _groups(opts)
+    n_c, n_s, n_k = len(opts), len(seed_arr), len(ckpts)
+    risk = np.full((n_c, n_s, n_k), np.nan)
+    diverged = np.zeros((n_c, n_s), bool)
+    div_step = np.full((n_c, n_s), -1, np.int64)
+    final = np.zeros((n_c, n_s, problem.d)) if return_params else None
+    work = steps * n_s * n_c * problem.d * max(o.batch_size for o in opts)
+    show = progress if progress is not None else (sys.stderr.isatty() and work > 5e8)
+    t0 = time.perf_counter()
+    n_done_all, interrupted, blocks = n_k, False, []
+    with _Progress(bool(show), steps, len(groups)) as bar:
+        for gi, idx in enumerate(groups):
+            label = opts[idx[0]].label() if len(idx) == 1 else f"{opts[idx[0]].name} x{len(idx)}"
+            rb, dv, ds, params, n_done, intr, block = _run_group(
+                problem, [opts[i] for i in idx], seed_arr, steps, ckpts, jdtype, block_size,
+                float(divergence_threshold), bar, f"[{gi + 1}/{len(groups)}] {label}")
+            blocks.append(block)
+            risk[idx, :, :n_done] = np.moveaxis(rb, 0, -1).transpose(1, 0, 2)
+            diverged[idx], div_step[idx] = dv.T, ds.T
+            if final is not None:
+                final[idx] = np.swapaxes(params, 0, 1)
+            n_done_all = min(n_done_all, n_done)
+            if intr:
+                interrupted = True
+                break
+    elapsed = time.perf_counter() - t0
+
+    # a run is diverged from its first bad checkpoint, or from the first checkpoint after the
+    # block in which it was stopped (div_step holds that block's last step here)
+    bad = ~np.isfinite(risk[..., :n_done_all]) | (risk[..., :n_done_all] > divergence_threshold)
+    first_bad = np.where(bad.any(-1), bad.argmax(-1), n_k)
+    stop_idx = np.where(div_step >= 0,
+                        np.searchsorted(ckpts, np.maximum(div_step, 0), side="right"), n_k)
+    first = np.minimum(first_bad, stop_idx)
+    diverged |= first < n_k
+    div_step = np.where(first < n_k, ckpts[np.minimum(first, n_k - 1)], -1)
+    risk = np.where(np.arange(n_k) >= first[..., None], np.inf, risk)
+    risk = risk[..., :n_done_all]
+    ck = ckpts[:n_done_all]
+
+    return _to_dataset(problem, opts, single, seed_arr, ck, risk, diverged, div_step, final,
+                       dict(steps=int(steps), points_per_decade=points_per_decade, dtype=dtype,
+                            divergence_threshold=float(divergence_threshold)),
+                       dict(elapsed_s=elapsed, interrupted=interrupted, block_size=blocks))
+
+
+def _hyper_coords(opts: list[Optimizer]) -> dict[str, np.ndarray]:
+    cfgs = [o.to_config() for o in opts]
+    keys = sorted({k for c in cfgs for k in c} - {"optimizer", "label", "batch_size"})
+    out = {}
+    for k in keys:
+        vals = [c.get(k) for c in cfgs]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in vals):
+            out[k] = np.asarray(vals, dtype=float)
+    out["batch_size"] = np.asarray([o.batch_size for o in opts])
+    return out
+
+
+def _to_dataset(problem, opts, single, seeds, ckpts, risk, diverged, div_step, final, run_cfg,
+                info) -> xr.Dataset:
+    d = problem.d
+    bsz = np.asarray([o.batch_size for o in opts])
+    coords: dict[str, Any] = {"seed": ("seed", seeds), "step": ("step", ckpts)}
+    if np.all(bsz == bsz[0]):
+        samples = ckpts * int(bsz[0])
+        coords["samples"] = ("step", samples)
+        coords["t"] = ("step", samples / d)
+    else:
+        samples = bsz[:, None] * ckpts[None, :]
+        coords["samples"] = (("config", "step"), samples)
+        coords["t"] = (("config", "step"), samples / d)
+    coords["config"] = ("config", np.arange(len(opts)))
+    coords["label"] = ("config", [o.label() for o in opts])
+    for k, v in _hyper_coords(opts).items():
+        coords[k] = ("config", v)
+    data = {
+        "risk": (("config", "seed", "step"), risk),
+        "diverged": (("config", "seed"), diverged),
+        "diverged_step": (("config", "seed"), div_step),
+    }
+    m2 = problem.noise_second_moment
+    if math.isfinite(m2):
+        data["loss"] = (("config", "seed", "step"), risk + 0.5 * m2)
+    if final is not None:
+        data["theta_final"] = (("config", "seed", "dim"), final)
+    ds = xr.Dataset(data, coords=coords)
+    ds["risk"].attrs.update(long_name="excess population risk", convention=RISK_CONVENTION)
+    ds["t"].attrs.update(long_name="t = samples / d")
+    ds["diverged_step"].attrs.update(description="first checkpoint step reported as diverged, -1 "
+                                     "if none; risk is inf from there on")
+    config = {
+        "problem": problem.to_config(),
+        "optimizers": [o.to_config() for o in opts],
+        "seeds": seeds.tolist(),
+        **run_cfg,
+    }
+    ds.attrs.update(
+        optdyn_version=__version__,
+        kind="simulation",
+        config=json.dumps(config, default=str),
+        risk_convention=RISK_CONVENTION,
+        time_convention="step = optimizer steps; samples = step * batch_size; t = samples / d",
+        lr_convention="lr is the per-step learning rate",
+        dtype=run_cfg["dtype"],
+        backend=jax.default_backend(),
+        d=d,
+        elapsed_s=info["elapsed_s"],
+        interrupted=int(info["interrupted"]),
+    )
+    if single:
+        ds = ds.isel(config=0)
+    return ds
