@@ -184,9 +184,8 @@ class WarmupStableDecay(Schedule):
 
     def __call__(self, step: jax.Array | int) -> jax.Array:
         k = jnp.asarray(step, dtype=jnp.result_type(float))
-        warm = jnp.where(
-            self.warmup_steps > 0, jnp.minimum(1.0, (k + 1) / jnp.maximum(self.warmup_steps, 1)), 1.0
-        )
+        ramp = jnp.minimum(1.0, (k + 1) / jnp.maximum(self.warmup_steps, 1))
+        warm = jnp.where(self.warmup_steps > 0, ramp, 1.0)
         start = self.total_steps - self.decay_steps
         frac = jnp.clip((k - start) / jnp.maximum(self.decay_steps, 1), 0.0, 1.0)
         decayed = self.peak + (self.final - self.peak) * frac

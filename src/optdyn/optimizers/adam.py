@@ -28,7 +28,8 @@ class Adam(Optimizer):
         m_k = b1 m_{k-1} + (1 - b1) g_k,     v_k = b2 v_{k-1} + (1 - b2) g_k^2
         theta_{k+1} = theta_k - lr(k) * (m_k / (1 - b1^(k+1))) / (sqrt(v_k / (1 - b2^(k+1))) + eps)
 
-    At b1 = b2 = 0 and eps -> 0 this is signSGD (Xiao et al., arXiv 2411.12135).
+    At b1 = b2 = 0 and eps = 0 this is exactly signSGD (Xiao et al., arXiv 2411.12135); a
+    coordinate whose moments are both 0 gets a zero step (where optax would give 0/0 = NaN).
 
     Args:
         lr: per-step learning rate (number, array, callable or schedule).
@@ -63,5 +64,6 @@ class Adam(Optimizer):
         k = (count + 1).astype(grads.dtype)
         m_hat = m / (1 - b1**k)
         v_hat = v / (1 - b2**k)
-        step = m_hat / (jnp.sqrt(v_hat) + cast_like(self.eps, grads))
+        denom = jnp.sqrt(v_hat) + cast_like(self.eps, grads)
+        step = jnp.where(denom > 0, m_hat / jnp.where(denom > 0, denom, 1), 0)  # 0/0 -> 0
         return -cast_like(self.lr(count), grads) * step, (count + 1, m, v)

@@ -18,7 +18,7 @@ MODES = ("per_sample", "per_batch")
 
 
 def clip_by_norm(g: jax.Array, c: jax.Array) -> jax.Array:
-    """clip_c(g) = min(1, c / ||g||) g over the last axis (Marshall et al. arXiv 2406.11733 eq. 1)."""
+    """clip_c(g) = min(1, c / ||g||) g (Marshall et al., arXiv 2406.11733, eq. 1)."""
     norm = jnp.linalg.norm(g, axis=-1, keepdims=True)
     scale = jnp.where(norm > c, c / jnp.where(norm > 0, norm, 1), 1)
     return g * scale

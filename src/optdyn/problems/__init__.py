@@ -4,4 +4,11 @@ from optdyn.problems import spectra, targets
 from optdyn.problems.linear_regression import LinearRegression
 from optdyn.problems.targets import PowerLawCoefficients, RandomVector, Zeros
 
-__all__ = ["LinearRegression", "PowerLawCoefficients", "RandomVector", "Zeros", "spectra", "targets"]
+__all__ = [
+    "LinearRegression",
+    "PowerLawCoefficients",
+    "RandomVector",
+    "Zeros",
+    "spectra",
+    "targets",
+]

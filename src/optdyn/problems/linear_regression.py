@@ -36,7 +36,9 @@ __all__ = ["LinearRegression"]
 _SYM_TOL = 1e-10
 
 
-def _as_vector(value: Any, field: str, d: int, eig: np.ndarray, basis: Any, seed: int) -> np.ndarray:
+def _as_vector(
+    value: Any, field: str, d: int, eig: np.ndarray, basis: Any, seed: int
+) -> np.ndarray:
     if isinstance(value, VectorBuilder):
         vec = value.build(eig, basis, seed)
     else:
@@ -209,6 +211,7 @@ class LinearRegression:
         """One batch: (x of shape (B, d), y of shape (B,)) drawn from a JAX key."""
         arrays = self.engine_arrays(dtype)
         x, eps = self.draw(arrays, key, batch_size, dtype)
+        x = self.rotate(arrays, x)
         return x, x @ arrays["theta_star"] + eps
 
     def to_config(self) -> dict[str, Any]:

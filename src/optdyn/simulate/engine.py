@@ -56,8 +56,8 @@ def _as_optimizers(optimizer: Any) -> tuple[list[Optimizer], bool]:
             o = OptaxOptimizer(o)
         if not isinstance(o, Optimizer):
             where = "optimizer" if single else f"optimizer[{i}]"
-            raise ConfigError(where, f"expected an optdyn optimizer or optax.GradientTransformation,"
-                              f" got {type(o).__name__}")
+            raise ConfigError(where, "expected an optdyn optimizer or optax.GradientTransformation"
+                              f", got {type(o).__name__}")
         out.append(o)
     return out, single
 
@@ -69,7 +69,8 @@ def _as_seeds(seeds: Any) -> np.ndarray:
         return np.arange(int(seeds))
     arr = np.asarray(seeds)
     if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
-        raise ConfigError("seeds", f"expected a count or a non-empty list of integers, got {seeds!r}")
+        raise ConfigError("seeds", f"expected a count or a non-empty list of integers, "
+                          f"got {seeds!r}")
     if np.any(arr < 0) or len(np.unique(arr)) != arr.size:
         raise ConfigError("seeds", "seeds must be distinct non-negative integers")
     return arr.astype(np.int64)

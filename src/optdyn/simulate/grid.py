@@ -12,7 +12,7 @@ __all__ = ["checkpoint_steps"]
 
 
 def checkpoint_steps(steps: int, points_per_decade: int = 10) -> np.ndarray:
-    """Steps at which the risk is recorded: 0, then ~``points_per_decade`` per decade, and ``steps``.
+    """Steps at which the risk is recorded: 0, ~``points_per_decade`` per decade, and ``steps``.
 
     The grid is round(10^(i / points_per_decade)) for i = 0, 1, ..., deduplicated, so the first
     decade holds every integer that the geometric spacing reaches.

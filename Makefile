@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   creates .venv, installs optdyn, runs the headline demo (PNG + netCDF in demo_output/)
+#   make test   installs the test extras and runs the default suite (slow checks skipped)
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: demo test test-slow lint bench install clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/optdyn demo --out demo_output
+
+test: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(PY) -m pytest -m "not slow" -q
+
+test-slow: $(VENV)/.installed-test
+	$(PY) -m pytest -m slow -q
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check src tests benchmarks
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/bench_simulate.py
+
+clean:
+	rm -rf $(VENV) demo_output
