@@ -200,3 +200,44 @@ def test_sample_matches_definition():
     assert np.all(np.abs(emp - k) < 5 * se)
     resid = y - x @ prob.theta_star
     assert abs(resid.var() - 0.25) < 5 * 0.25 * np.sqrt(2 / len(resid))
+
+
+def test_adam_without_moments_is_signsgd_in_the_engine():
+    prob = LinearRegression(eigenvalues=spectra.power_law(30, 0.5), basis="haar",
+                            theta_star=RandomVector(1.0), noise=noise.Gaussian(0.2))
+    ds = simulate.run(prob, [SignSGD(1e-2), Adam(1e-2, b1=0.0, b2=0.0, eps=0.0)], 300, seeds=2)
+    np.testing.assert_allclose(ds.risk.isel(config=0), ds.risk.isel(config=1), rtol=1e-5)
+
+
+def test_progress_bar_and_interrupt_keep_reached_checkpoints(monkeypatch):
+    from optdyn.simulate import engine
+
+    prob = LinearRegression(eigenvalues=spectra.isotropic(10), theta_star=RandomVector(1.0))
+    full = simulate.run(prob, SGD(0.01), 4000, seeds=2, block_size=64, progress=True)
+    calls = {"n": 0}
+    original = engine._Progress.__call__
+
+    def interrupt_after_a_while(self, label, done):
+        calls["n"] += 1
+        if calls["n"] == 20:
+            raise KeyboardInterrupt
+        return original(self, label, done)
+
+    monkeypatch.setattr(engine._Progress, "__call__", interrupt_after_a_while)
+    with pytest.warns(UserWarning, match="interrupted"):
+        part = simulate.run(prob, SGD(0.01), 4000, seeds=2, block_size=64)
+    assert part.attrs["interrupted"] == 1
+    n = part.sizes["step"]
+    assert 1 < n < full.sizes["step"]
+    np.testing.assert_allclose(part.risk.values, full.risk.values[:, :n], rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_sgd_exact_recursion_large_d_rotated():
+    d, lr = 400, 0.5 / 400 * 20
+    prob = LinearRegression(eigenvalues=spectra.power_law(d, 0.5), basis="haar",
+                            theta_star=RandomVector(2.0), noise=noise.StudentT(5.0, 0.3))
+    ds = simulate.run(prob, SGD(lr, batch_size=4), 20_000, seeds=200, points_per_decade=3)
+    v0 = 0.5 * prob.modes(prob.theta0 - prob.theta_star) ** 2
+    exact = exact_sgd_modes(prob.eigenvalues, v0, lr, 4, prob.noise.variance, ds.step.values)
+    _check_within_3se(ds, exact, picks=list(range(4, len(exact), 2)))
