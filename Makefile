@@ -23,14 +23,14 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/optdyn demo --out demo_output
 
 test: $(VENV)/.installed-test
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -m "not slow" -q
 
 test-slow: $(VENV)/.installed-test
 	$(PY) -m pytest -m slow -q
 
 lint: $(VENV)/.installed-test
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check .
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_simulate.py
