@@ -431,17 +431,20 @@ class NoiseLaw(ABC):
 
     # -- implementation hooks for continuous laws (float64 arrays in, same shape out) ----------
 
+    def _missing(self, what: str) -> TypeError:
+        return TypeError(f"{type(self).__name__} defines no {what}")
+
     def _pdf(self, x: FloatArray) -> FloatArray:
-        raise NotImplementedError
+        raise self._missing("density")
 
     def _cdf(self, x: FloatArray) -> FloatArray:
-        raise NotImplementedError
+        raise self._missing("cdf")
 
     def _smoothed_pdf(self, x: FloatArray, s: float) -> FloatArray:
-        raise NotImplementedError
+        raise self._missing("smoothed density")
 
     def _smoothed_cdf(self, x: FloatArray, s: float) -> FloatArray:
-        raise NotImplementedError
+        raise self._missing("smoothed cdf")
 
     @staticmethod
     def _apply(fn: Callable[[FloatArray], FloatArray], x: ArrayLike) -> FloatArray | np.float64:

@@ -13,6 +13,7 @@ with ``jax.numpy``, or one of the classes below.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import math
 from collections.abc import Callable
@@ -49,13 +50,14 @@ def _check_nonneg(field: str, value: Any) -> None:
         raise ConfigError(field, f"must be finite and >= 0, got {value!r}")
 
 
-class Schedule:
+class Schedule(abc.ABC):
     """Base class: ``schedule(step)`` returns the value at step count ``step`` (0-based)."""
 
     name: str = "schedule"
 
-    def __call__(self, step: jax.Array | int) -> jax.Array:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def __call__(self, step: jax.Array | int) -> jax.Array:
+        """The value at step count ``step``."""
 
     def to_config(self) -> dict[str, Any]:
         """A JSON-serialisable description (``{"schedule": name, **hyperparameters}``)."""

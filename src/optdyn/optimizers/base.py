@@ -15,6 +15,7 @@ leading batch axis (B, ...), as clipping each sample's gradient requires.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from typing import Any
 
@@ -60,7 +61,7 @@ def cast_like(value: Any, like: jax.Array) -> jax.Array:
     return jnp.asarray(value, dtype=like.dtype)
 
 
-class Optimizer:
+class Optimizer(abc.ABC):
     """Base class of optdyn optimizers (see the module docstring for the protocol)."""
 
     name: str = "optimizer"
@@ -75,13 +76,13 @@ class Optimizer:
         for f in self.schedule_fields:
             object.__setattr__(self, f, as_schedule(getattr(self, f), f))
 
-    def init(self, params: jax.Array) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def init(self, params: jax.Array) -> Any:
+        """The optimizer state for parameters ``params``."""
 
-    def update(
-        self, grads: jax.Array, state: Any, params: jax.Array
-    ) -> tuple[jax.Array, Any]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def update(self, grads: jax.Array, state: Any, params: jax.Array) -> tuple[jax.Array, Any]:
+        """``(updates, new_state)``; the engine applies ``params + updates``."""
 
     def to_config(self) -> dict[str, Any]:
         """JSON-serialisable hyperparameters; a constant schedule is written as its number."""

@@ -8,6 +8,7 @@ eigenvalues are.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from typing import Any
 
@@ -22,15 +23,14 @@ def _to_original(coef: np.ndarray, basis: np.ndarray | None) -> np.ndarray:
     return coef if basis is None else basis @ coef
 
 
-class VectorBuilder:
+class VectorBuilder(abc.ABC):
     """Base class of target/start builders."""
 
     name = "vector"
 
-    def build(
-        self, eigenvalues: np.ndarray, basis: np.ndarray | None, seed: int
-    ) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def build(self, eigenvalues: np.ndarray, basis: np.ndarray | None, seed: int) -> np.ndarray:
+        """The vector in the original coordinates."""
 
     def to_config(self) -> dict[str, Any]:
         return {"kind": self.name, **dataclasses.asdict(self)}  # type: ignore[call-overload]
