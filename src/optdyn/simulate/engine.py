@@ -40,7 +40,10 @@ RISK_CONVENTION = (
     "risk = excess population risk (1/2)(theta - theta*)^T K (theta - theta*), exact from K; "
     "loss = risk + E[eps^2]/2"
 )
-_BLOCK_FLOATS = 1 << 22  # floats per block of samples (16 MiB in float32)
+# floats per block of samples (4 MiB in float32): a block that the random-number generation and
+# its conversion to normals can keep in cache; 4x larger blocks ran 2x slower at d = 1000
+# (benchmarks/README.md)
+_BLOCK_FLOATS = 1 << 20
 _DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 
 
@@ -118,13 +121,13 @@ def _make_advance(problem_key, problem, opt_key, opt_template, stacked: bool, ba
     bound_all = jax.vmap(jax.vmap(problem.sq_distance_bound, in_axes=(None, 0)), in_axes=(None, 0))
 
     def draw_block(keys, arrays, first_step):
+        # drawn directly in (step, seed, ...) order, the order the scan consumes
         step_ids = first_step + jnp.arange(block)
-        per_step = jax.vmap(lambda k: jax.vmap(lambda s: jax.random.fold_in(k, s))(step_ids))
-        kb = per_step(keys)  # (S, L)
+        per_step = jax.vmap(lambda s: jax.vmap(lambda k: jax.random.fold_in(k, s))(keys))
+        kb = per_step(step_ids)  # (L, S)
         draw = jax.vmap(jax.vmap(lambda k: problem.draw(arrays, k, batch_size, dtype)))
-        x, eps = draw(kb)  # (S, L, B, d), (S, L, B)
-        x = problem.rotate(arrays, x)
-        return jnp.swapaxes(x, 0, 1), jnp.swapaxes(eps, 0, 1), step_ids
+        x, eps = draw(kb)  # (L, S, B, d), (L, S, B)
+        return problem.rotate(arrays, x), eps, step_ids
 
     def mask(frozen, new, old):
         def pick(n, o):
@@ -143,9 +146,10 @@ def _make_advance(problem_key, problem, opt_key, opt_template, stacked: bool, ba
 
             def do(ps):
                 p, s = ps
-                p2, s2 = over_seeds(opt, s, p, (xk, ek), arrays)
-                return mask(diverged, (p2, s2), (p, s))
+                return over_seeds(opt, s, p, (xk, ek), arrays)
 
+            # frozen (diverged) runs keep stepping inside a block and are reset at its end: no
+            # per-step mask in the hot loop
             params, state = jax.lax.cond(step <= total, do, lambda ps: ps, (params, state))
 
             def record(rp):
@@ -163,7 +167,7 @@ def _make_advance(problem_key, problem, opt_key, opt_template, stacked: bool, ba
         bound = bound_all(arrays, params)
         bad = ~jnp.isfinite(bound) | (bound > threshold)
         newly = bad & ~diverged
-        params, state = mask(newly, (params, state), start)
+        params, state = mask(bad | diverged, (params, state), start)
         div_step = jnp.where(newly, b * block + 1, div_step)
         return params, state, risk_buf, ptr, diverged | bad, div_step
 
@@ -203,6 +207,7 @@ def _block_size(n_seeds: int, n_configs: int, batch_size: int, d: int, steps: in
         return requested
     per_step = max(1, n_seeds * batch_size * d)
     b = 1 << max(0, int(math.floor(math.log2(max(1, _BLOCK_FLOATS // per_step)))))
+    b = max(b, 16)  # keeps the block's rotation a real matrix product
     return int(min(b, 1024, 1 << int(math.ceil(math.log2(max(1, steps))))))
 
 
