@@ -26,7 +26,7 @@ import numpy as np
 from optdyn._pytree import concrete as _concrete
 from optdyn._pytree import pytree_dataclass as _pytree
 from optdyn._pytree import static as _static
-from optdyn.errors import ConfigError
+from optdyn.errors import ConfigError, build_from_config
 
 __all__ = [
     "Schedule",
@@ -254,21 +254,4 @@ def as_schedule(value: Any, field: str = "lr") -> Schedule:
 
 def schedule_from_config(cfg: dict[str, Any], field: str = "lr") -> Schedule:
     """Build a schedule from ``{"schedule": "cosine", "peak": 0.1, "total_steps": 1000}``."""
-    cfg = dict(cfg)
-    kind = cfg.pop("schedule", None)
-    if kind not in _REGISTRY:
-        raise ConfigError(
-            f"{field}.schedule", f"unknown schedule {kind!r}; expected one of {sorted(_REGISTRY)}"
-        )
-    cls = _REGISTRY[kind]
-    names = {f.name for f in dataclasses.fields(cls)}
-    for key in cfg:
-        if key not in names:
-            raise ConfigError(f"{field}.{key}", f"unknown key for schedule {kind!r}; "
-                              f"expected some of {sorted(names)}")
-    try:
-        return cls(**cfg)
-    except ConfigError as e:
-        raise ConfigError(f"{field}.{e.field}", str(e).split(": ", 1)[-1]) from None
-    except TypeError as e:
-        raise ConfigError(field, str(e)) from None
+    return build_from_config(_REGISTRY, cfg, "schedule", field)

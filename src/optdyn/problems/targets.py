@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from optdyn.errors import ConfigError
+from optdyn.errors import ConfigError, build_from_config
 
 __all__ = ["VectorBuilder", "PowerLawCoefficients", "RandomVector", "Zeros", "vector_from_config"]
 
@@ -94,18 +94,4 @@ _BUILDERS: dict[str, type[VectorBuilder]] = {
 
 def vector_from_config(cfg: dict[str, Any], field: str) -> VectorBuilder:
     """Build from ``{"kind": "power_law", "beta": 1.0}`` or ``{"kind": "random", "norm": 1}``."""
-    cfg = dict(cfg)
-    kind = cfg.pop("kind", None)
-    if kind not in _BUILDERS:
-        raise ConfigError(f"{field}.kind", f"unknown builder {kind!r}; expected one of "
-                          f"{sorted(_BUILDERS)}")
-    cls = _BUILDERS[kind]
-    names = {f.name for f in dataclasses.fields(cls)}
-    for key in cfg:
-        if key not in names:
-            raise ConfigError(f"{field}.{key}", f"unknown key for {kind!r}; expected some of "
-                              f"{sorted(names)}")
-    try:
-        return cls(**cfg)
-    except ConfigError as e:
-        raise ConfigError(f"{field}.{e.field}", str(e).split(": ", 1)[-1]) from None
+    return build_from_config(_BUILDERS, cfg, "kind", field)
