@@ -50,10 +50,21 @@ def _check_nonneg(field: str, value: Any) -> None:
         raise ConfigError(field, f"must be finite and >= 0, got {value!r}")
 
 
+def _fraction(step: Any, start: Any, length: Any) -> jax.Array:
+    """clip((step - start) / length, 0, 1): progress through a phase of ``length`` steps."""
+    return jnp.clip((jnp.asarray(step) - start) / jnp.maximum(length, 1), 0.0, 1.0)
+
+
 class Schedule(abc.ABC):
     """Base class: ``schedule(step)`` returns the value at step count ``step`` (0-based)."""
 
     name: str = "schedule"
+
+    def __post_init__(self) -> None:
+        # every numeric hyperparameter of a schedule is a value, a step count or an exponent: >= 0
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if not f.metadata.get("static"):
+                _check_nonneg(f.name, getattr(self, f.name))
 
     @abc.abstractmethod
     def __call__(self, step: jax.Array | int) -> jax.Array:
@@ -82,9 +93,6 @@ class Constant(Schedule):
     value: Any
     name = "constant"
 
-    def __post_init__(self) -> None:
-        _check_nonneg("value", self.value)
-
     def __call__(self, step: jax.Array | int) -> jax.Array:
         return jnp.asarray(self.value)
 
@@ -104,8 +112,8 @@ class PiecewiseArray(Schedule):
             arr = np.asarray(self.values, dtype=float)
             if arr.ndim != 1 or arr.size == 0:
                 raise ConfigError("values", f"must be a non-empty 1-D array, got shape {arr.shape}")
-            _check_nonneg("values", arr)
             object.__setattr__(self, "values", arr)
+        super().__post_init__()
 
     def __call__(self, step: jax.Array | int) -> jax.Array:
         values = jnp.asarray(self.values)
@@ -134,13 +142,8 @@ class Cosine(Schedule):
     final: Any = 0.0
     name = "cosine"
 
-    def __post_init__(self) -> None:
-        _check_nonneg("peak", self.peak)
-        _check_nonneg("final", self.final)
-        _check_nonneg("total_steps", self.total_steps)
-
     def __call__(self, step: jax.Array | int) -> jax.Array:
-        frac = jnp.clip(jnp.asarray(step) / jnp.maximum(self.total_steps, 1), 0.0, 1.0)
+        frac = _fraction(step, 0, self.total_steps)
         return self.final + (self.peak - self.final) * 0.5 * (1.0 + jnp.cos(jnp.pi * frac))
 
 
@@ -154,14 +157,8 @@ class LinearDecay(Schedule):
     final: Any = 0.0
     name = "linear_decay"
 
-    def __post_init__(self) -> None:
-        _check_nonneg("peak", self.peak)
-        _check_nonneg("final", self.final)
-        _check_nonneg("total_steps", self.total_steps)
-
     def __call__(self, step: jax.Array | int) -> jax.Array:
-        frac = jnp.clip(jnp.asarray(step) / jnp.maximum(self.total_steps, 1), 0.0, 1.0)
-        return self.peak + (self.final - self.peak) * frac
+        return self.peak + (self.final - self.peak) * _fraction(step, 0, self.total_steps)
 
 
 @_pytree
@@ -180,17 +177,12 @@ class WarmupStableDecay(Schedule):
     final: Any = 0.0
     name = "wsd"
 
-    def __post_init__(self) -> None:
-        for f in ("peak", "total_steps", "warmup_steps", "decay_steps", "final"):
-            _check_nonneg(f, getattr(self, f))
-
     def __call__(self, step: jax.Array | int) -> jax.Array:
         k = jnp.asarray(step, dtype=jnp.result_type(float))
         ramp = jnp.minimum(1.0, (k + 1) / jnp.maximum(self.warmup_steps, 1))
         warm = jnp.where(self.warmup_steps > 0, ramp, 1.0)
         start = self.total_steps - self.decay_steps
-        frac = jnp.clip((k - start) / jnp.maximum(self.decay_steps, 1), 0.0, 1.0)
-        decayed = self.peak + (self.final - self.peak) * frac
+        decayed = self.peak + (self.final - self.peak) * _fraction(k, start, self.decay_steps)
         return jnp.where(k < start, self.peak * warm, decayed)
 
 
@@ -205,8 +197,7 @@ class PowerDecay(Schedule):
     name = "power_decay"
 
     def __post_init__(self) -> None:
-        _check_nonneg("peak", self.peak)
-        _check_nonneg("power", self.power)
+        super().__post_init__()
         if _concrete(self.k0) and not float(self.k0) > 0:
             raise ConfigError("k0", f"must be > 0, got {self.k0!r}")
 
