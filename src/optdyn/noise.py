@@ -462,8 +462,26 @@ class NoiseLaw(ABC):
 # continuous laws
 
 
+class _CenteredScaleLaw(NoiseLaw):
+    """A centred law with one scale parameter (named by ``_scale_field``): the scale must be
+    >= 0, scale 0 is the point mass at 0, and the mean is 0."""
+
+    _scale_field: ClassVar[str] = "scale"
+
+    def __post_init__(self) -> None:
+        _nonneg(self, self._scale_field)
+
+    def _is_point_mass(self) -> bool:
+        return getattr(self, self._scale_field) == 0.0
+
+    @property
+    def mean(self) -> float:
+        """0."""
+        return 0.0
+
+
 @dataclass(frozen=True)
-class Gaussian(NoiseLaw):
+class Gaussian(_CenteredScaleLaw):
     """Gaussian noise eps ~ N(0, std^2).
 
     Density exp(-x^2/(2 std^2)) / (std sqrt(2 pi)); variance std^2. ``std = 0`` is the point mass
@@ -472,13 +490,8 @@ class Gaussian(NoiseLaw):
 
     std: float
 
+    _scale_field: ClassVar[str] = "std"
     _law_name: ClassVar[str] = "gaussian"
-
-    def __post_init__(self) -> None:
-        _nonneg(self, "std")
-
-    def _is_point_mass(self) -> bool:
-        return self.std == 0.0
 
     def sample(
         self, key: jax.Array, shape: int | tuple[int, ...], dtype: Any = jnp.float32
@@ -486,11 +499,6 @@ class Gaussian(NoiseLaw):
         """eps = std * N(0, 1)."""
         _check_dtype(dtype)
         return self.std * jax.random.normal(key, _shape(shape), dtype)
-
-    @property
-    def mean(self) -> float:
-        """0."""
-        return 0.0
 
     @property
     def variance(self) -> float:
@@ -637,7 +645,7 @@ def Cauchy(scale: float = 1.0) -> StudentT:
 
 
 @dataclass(frozen=True)
-class Laplace(NoiseLaw):
+class Laplace(_CenteredScaleLaw):
     """Laplace (double-exponential) noise with density exp(-|x|/scale) / (2 scale).
 
     Variance 2 scale^2. ``scale = 0`` is the point mass at 0. Being the symmetric mixture of
@@ -652,23 +660,12 @@ class Laplace(NoiseLaw):
 
     _law_name: ClassVar[str] = "laplace"
 
-    def __post_init__(self) -> None:
-        _nonneg(self, "scale")
-
-    def _is_point_mass(self) -> bool:
-        return self.scale == 0.0
-
     def sample(
         self, key: jax.Array, shape: int | tuple[int, ...], dtype: Any = jnp.float32
     ) -> jax.Array:
         """eps = scale * L with L standard Laplace (``jax.random.laplace``)."""
         _check_dtype(dtype)
         return self.scale * jax.random.laplace(key, _shape(shape), dtype)
-
-    @property
-    def mean(self) -> float:
-        """0."""
-        return 0.0
 
     @property
     def variance(self) -> float:
@@ -694,7 +691,7 @@ class Laplace(NoiseLaw):
 
 
 @dataclass(frozen=True)
-class Uniform(NoiseLaw):
+class Uniform(_CenteredScaleLaw):
     """Uniform noise eps ~ U[-half_width, half_width].
 
     Density 1/(2 half_width) on [-half_width, half_width]; variance half_width^2 / 3.
@@ -705,13 +702,8 @@ class Uniform(NoiseLaw):
 
     half_width: float
 
+    _scale_field: ClassVar[str] = "half_width"
     _law_name: ClassVar[str] = "uniform"
-
-    def __post_init__(self) -> None:
-        _nonneg(self, "half_width")
-
-    def _is_point_mass(self) -> bool:
-        return self.half_width == 0.0
 
     def sample(
         self, key: jax.Array, shape: int | tuple[int, ...], dtype: Any = jnp.float32
@@ -720,11 +712,6 @@ class Uniform(NoiseLaw):
         _check_dtype(dtype)
         a = self.half_width
         return jax.random.uniform(key, _shape(shape), dtype, minval=-a, maxval=a)
-
-    @property
-    def mean(self) -> float:
-        """0."""
-        return 0.0
 
     @property
     def variance(self) -> float:
@@ -767,7 +754,7 @@ class Uniform(NoiseLaw):
 
 
 @dataclass(frozen=True)
-class CenteredExponential(NoiseLaw):
+class CenteredExponential(_CenteredScaleLaw):
     """Centred (asymmetric) exponential noise eps = scale * (E - 1), E ~ Exp(1).
 
     Density exp(-(x/scale + 1)) / scale for x >= -scale, 0 below; mean 0, variance scale^2.
@@ -780,23 +767,12 @@ class CenteredExponential(NoiseLaw):
 
     _law_name: ClassVar[str] = "centered_exponential"
 
-    def __post_init__(self) -> None:
-        _nonneg(self, "scale")
-
-    def _is_point_mass(self) -> bool:
-        return self.scale == 0.0
-
     def sample(
         self, key: jax.Array, shape: int | tuple[int, ...], dtype: Any = jnp.float32
     ) -> jax.Array:
         """eps = scale * (E - 1) with E ~ Exp(1) (``jax.random.exponential``)."""
         _check_dtype(dtype)
         return self.scale * (jax.random.exponential(key, _shape(shape), dtype) - 1.0)
-
-    @property
-    def mean(self) -> float:
-        """0."""
-        return 0.0
 
     @property
     def variance(self) -> float:
