@@ -100,7 +100,7 @@ class Constant(Schedule):
 @_pytree
 @dataclasses.dataclass(frozen=True)
 class PiecewiseArray(Schedule):
-    """value(k) = values[min(k, len(values) - 1)]: one value per step, the last one held."""
+    """value(k) = values[min(floor(k), len(values) - 1)]: one value per step, the last one held."""
 
     values: Any
     name = "array"
@@ -116,8 +116,11 @@ class PiecewiseArray(Schedule):
         super().__post_init__()
 
     def __call__(self, step: jax.Array | int) -> jax.Array:
+        # the theory engine evaluates schedules at continuous step counts: value of the step
+        # interval [k, k + 1) that contains ``step``
         values = jnp.asarray(self.values)
-        return values[jnp.clip(step, 0, values.shape[0] - 1)]
+        idx = jnp.floor(jnp.asarray(step)).astype(jnp.int32)
+        return values[jnp.clip(idx, 0, values.shape[0] - 1)]
 
 
 @_pytree

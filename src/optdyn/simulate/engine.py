@@ -28,18 +28,14 @@ import numpy as np
 import optax
 import xarray as xr
 
-from optdyn._version import __version__
 from optdyn.errors import ConfigError
 from optdyn.optimizers.base import Optimizer
 from optdyn.optimizers.optax_adapter import OptaxOptimizer
+from optdyn.results import RISK_CONVENTION, common_attrs, step_coords
 from optdyn.simulate.grid import checkpoint_steps
 
 __all__ = ["run", "RISK_CONVENTION"]
 
-RISK_CONVENTION = (
-    "risk = excess population risk (1/2)(theta - theta*)^T K (theta - theta*), exact from K; "
-    "loss = risk + E[eps^2]/2"
-)
 # floats per block of samples (4 MiB in float32): a block that the random-number generation and
 # its conversion to normals can keep in cache; 4x larger blocks ran 2x slower at d = 1000
 # (benchmarks/README.md)
@@ -390,35 +386,10 @@ def run(
                        dict(elapsed_s=elapsed, interrupted=interrupted, block_size=blocks))
 
 
-def _hyper_coords(opts: list[Optimizer]) -> dict[str, np.ndarray]:
-    cfgs = [o.to_config() for o in opts]
-    keys = sorted({k for c in cfgs for k in c} - {"optimizer", "label", "batch_size"})
-    out = {}
-    for k in keys:
-        vals = [c.get(k) for c in cfgs]
-        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in vals):
-            out[k] = np.asarray(vals, dtype=float)
-    out["batch_size"] = np.asarray([o.batch_size for o in opts])
-    return out
-
-
 def _to_dataset(problem, opts, single, seeds, ckpts, risk, diverged, div_step, final, run_cfg,
                 info) -> xr.Dataset:
     d = problem.d
-    bsz = np.asarray([o.batch_size for o in opts])
-    coords: dict[str, Any] = {"seed": ("seed", seeds), "step": ("step", ckpts)}
-    if np.all(bsz == bsz[0]):
-        samples = ckpts * int(bsz[0])
-        coords["samples"] = ("step", samples)
-        coords["t"] = ("step", samples / d)
-    else:
-        samples = bsz[:, None] * ckpts[None, :]
-        coords["samples"] = (("config", "step"), samples)
-        coords["t"] = (("config", "step"), samples / d)
-    coords["config"] = ("config", np.arange(len(opts)))
-    coords["label"] = ("config", [o.label() for o in opts])
-    for k, v in _hyper_coords(opts).items():
-        coords[k] = ("config", v)
+    coords: dict[str, Any] = {"seed": ("seed", seeds), **step_coords(d, opts, ckpts)}
     data = {
         "risk": (("config", "seed", "step"), risk),
         "diverged": (("config", "seed"), diverged),
@@ -441,16 +412,8 @@ def _to_dataset(problem, opts, single, seeds, ckpts, risk, diverged, div_step, f
         **run_cfg,
     }
     ds.attrs.update(
-        optdyn_version=__version__,
-        kind="simulation",
-        config=json.dumps(config, default=str),
-        risk_convention=RISK_CONVENTION,
-        time_convention="step = optimizer steps; samples = step * batch_size; t = samples / d",
-        lr_convention="lr is the per-step learning rate",
+        **common_attrs("simulation", d, json.dumps(config, default=str), info["elapsed_s"]),
         dtype=run_cfg["dtype"],
-        backend=jax.default_backend(),
-        d=d,
-        elapsed_s=info["elapsed_s"],
         interrupted=int(info["interrupted"]),
     )
     if single:
