@@ -1,0 +1,145 @@
+"""The one mode-ODE integrator used by every optimizer law.
+
+Every deterministic risk curve of optdyn's regression theories has the form (DESIGN.md; Paquette
+et al. arXiv 2206.07252 for SGD, Marshall et al. arXiv 2406.11733 eq. for C-SGD's ODE, Xiao et al.
+arXiv 2411.12135 section 4 for signSGD), in per-step time k (k = number of optimizer steps):
+
+    dv_j/dk = -alpha(k, R) m_j v_j + beta(k, R) n_j,      R(k) = sum_j w_j v_j,
+
+with alpha = 2 lr(k) a(R) and beta = lr(k)^2 b(R) / 2; the law supplies the drift spectrum m, the
+noise loads n, the risk weights w and the scalar functions. Scheme: exponential time differencing
+with the scalar coefficients treated by a predictor-corrector,
+
+    predictor  v^p = v e^{-x0} + h n beta_0 phi1(x0),                   x0 = h alpha_0 m
+    corrector  v^c = v e^{-x} + h n [beta_0 phi1(x) + (beta_1 - beta_0) psi(x)],
+               x = h (alpha_0 + alpha_1) m / 2,  (alpha_1, beta_1) at (k + h, R(v^p)),
+
+phi1(x) = (1 - e^{-x}) / x and psi(x) = (x - 1 + e^{-x}) / x^2 (exact for alpha constant and beta
+linear over the step). The linear part is integrated exactly, so the scheme is unconditionally
+stable for stiff spectra spanning any number of decades; v stays >= 0. The step size is chosen by
+error control on sum_j w_j |v^c - v^p| <= atol + rtol R (a second-order/first-order pair) and
+lands exactly on the requested output steps, so the grid becomes geometric on geometric output
+grids. Cost: O(modes) per step; one compiled ``while_loop`` per config, vmapped over configs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["integrate", "phi1", "psi"]
+
+_SMALL = 1e-3
+
+
+def phi1(x: jax.Array) -> jax.Array:
+    """(1 - e^{-x}) / x, with its series near 0."""
+    xs = jnp.where(x < _SMALL, 1.0, x)
+    series = 1.0 - x / 2 + x * x / 6 - x**3 / 24
+    return jnp.where(x < _SMALL, series, -jnp.expm1(-xs) / xs)
+
+
+def psi(x: jax.Array) -> jax.Array:
+    """(x - 1 + e^{-x}) / x^2 = int_0^1 u e^{-x (1 - u)} du, with its series near 0."""
+    xs = jnp.where(x < _SMALL, 1.0, x)
+    series = 0.5 - x / 6 + x * x / 24 - x**3 / 120
+    return jnp.where(x < _SMALL, series, (xs + jnp.expm1(-xs)) / (xs * xs))
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(coeff: Callable, n_ckpt: int) -> Callable:
+    """The jitted, config-vmapped integrator for one coefficient function."""
+
+    def one(params, w, m, n, v0, ckpts, rtol, atol, max_substeps, threshold):
+        r0 = jnp.sum(w * v0)
+        buf = jnp.full((n_ckpt,), jnp.nan).at[0].set(r0)
+
+        def cond(c):
+            k, h, v, r, ptr, buf, n_sub, status = c
+            return (ptr < n_ckpt) & (status == 0)
+
+        def body(c):
+            k, h, v, r, ptr, buf, n_sub, status = c
+            target = ckpts[ptr]
+            hs = jnp.minimum(h, target - k)
+            a0, b0 = coeff(k, r, params)
+            x0 = hs * a0 * m
+            vp = v * jnp.exp(-x0) + hs * b0 * n * phi1(x0)
+            rp = jnp.sum(w * vp)
+            a1, b1 = coeff(k + hs, rp, params)
+            x = 0.5 * hs * (a0 + a1) * m
+            vc = v * jnp.exp(-x) + hs * n * (b0 * phi1(x) + (b1 - b0) * psi(x))
+            rc = jnp.sum(w * vc)
+            err = jnp.sum(w * jnp.abs(vc - vp)) / (atol + rtol * rc)
+            err = jnp.where(jnp.isfinite(err), err, jnp.inf)
+            ok = err <= 1.0
+            fac = jnp.clip(0.9 * jax.lax.rsqrt(jnp.maximum(err, 1e-10)), 0.2, 5.0)
+            # only a full step may grow the proposal: a step cut short by an output point says
+            # nothing about larger steps
+            h_new = jnp.where(ok & (hs < h), h, hs * fac)
+            reach = h >= target - k
+            k = jnp.where(ok, jnp.where(reach, target, k + hs), k)
+            v = jnp.where(ok, vc, v)
+            r = jnp.where(ok, rc, r)
+            hit = ok & (k >= target)
+            buf = jnp.where(hit, buf.at[ptr].set(r), buf)
+            ptr = ptr + hit.astype(ptr.dtype)
+            n_sub = n_sub + 1
+            bad = ok & (~jnp.isfinite(r) | (r > threshold))
+            status = jnp.where(bad, 1, jnp.where(n_sub >= max_substeps, 2, 0))
+            # an exhausted error control (a step below 1e-12 steps) is a failure, not a hang
+            status = jnp.where((status == 0) & (h_new < 1e-12), 2, status)
+            return k, h_new, v, r, ptr, buf, n_sub, status
+
+        h0 = jnp.minimum(1.0, ckpts[1] - ckpts[0]) if n_ckpt > 1 else jnp.asarray(1.0)
+        init = (ckpts[0], h0, v0, r0, jnp.asarray(1), buf, jnp.asarray(0), jnp.asarray(0))
+        k, h, v, r, ptr, buf, n_sub, status = jax.lax.while_loop(cond, body, init)
+        # after a divergence the risk is infinite from the first checkpoint not reached
+        buf = jnp.where((status == 1) & (jnp.arange(n_ckpt) >= ptr), jnp.inf, buf)
+        return buf, status, n_sub, v
+
+    over = jax.vmap(one, in_axes=(0, None, None, None, None, None, None, None, None, None))
+    return jax.jit(over)
+
+
+def integrate(
+    coeff: Callable[[jax.Array, jax.Array, Any], tuple[jax.Array, jax.Array]],
+    params: Any,
+    weights: Any,
+    drift: Any,
+    loads: Any,
+    v0: Any,
+    ckpts: Any,
+    *,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    max_substeps: int = 1_000_000,
+    threshold: float = float("inf"),
+) -> tuple[Any, Any, Any, Any]:
+    """Integrate ``dv_j/dk = -alpha m_j v_j + beta n_j`` for a stack of configs.
+
+    Args:
+        coeff: ``coeff(k, R, p) -> (alpha, beta)`` for one config's parameters ``p`` (a pytree);
+            a module-level function, so that its compiled integrator is cached.
+        params: the configs' parameters, stacked along a leading axis.
+        weights, drift, loads, v0: the mode arrays w, m, n and v(0), shared by the configs.
+        ckpts: increasing float step counts at which R is recorded (the first is the start).
+        rtol, atol: local error tolerance on R per step.
+        max_substeps: cap on the number of steps per config.
+        threshold: R above it (or non-finite) stops the config as diverged.
+
+    Returns:
+        ``(risk, status, n_substeps, v_final)``: risk (configs, checkpoints) float64 (inf after a
+        divergence, NaN where never reached); status 0 ok, 1 diverged, 2 step limit or failed
+        error control; the number of steps taken; the final modes.
+    """
+    f64 = jnp.float64
+    ck = jnp.asarray(ckpts, f64)
+    fn = _compiled(coeff, int(ck.shape[0]))
+    return fn(params, jnp.asarray(weights, f64), jnp.asarray(drift, f64),
+              jnp.asarray(loads, f64), jnp.asarray(v0, f64), ck, f64(rtol), f64(atol),
+              jnp.asarray(max_substeps), f64(threshold))
