@@ -1,0 +1,104 @@
+"""What an optimizer law supplies to the theory engine.
+
+A law knows, for one optimizer kind on a :class:`~optdyn.problems.LinearRegression`, the mode
+system of the integrator (risk weights w, drift spectrum m, noise loads n, initial modes v(0)),
+the per-config parameters (the optimizer itself, whose schedules are evaluated inside the ODE, and
+tabulated scalar laws) and the coefficient function ``coeff(k, R, p) -> (alpha, beta)`` of
+
+    dv_j/dk = -alpha m_j v_j + beta n_j,    alpha = 2 lr(k) a(R),  beta = lr(k)^2 b(R) / 2.
+
+It also gives the limit risk at a constant learning rate and the critical learning rate. The
+integrator and the driver live in :mod:`optdyn.theory.integrator` and :mod:`optdyn.theory.engine`;
+adding a law is one file here.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from optdyn.errors import ConfigError
+from optdyn.schedules import Constant
+
+__all__ = ["Law", "Modes", "constant_value", "ModesCache"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Modes:
+    """The mode system: risk R = sum_j weights_j v_j; float64 arrays of one length."""
+
+    weights: np.ndarray
+    drift: np.ndarray
+    loads: np.ndarray
+    v0: np.ndarray
+
+
+def constant_value(schedule: Any) -> float | None:
+    """The value of a constant schedule, None for a time-varying one."""
+    if isinstance(schedule, Constant):
+        return float(np.asarray(schedule.value))
+    return None
+
+
+class ModesCache:
+    """A small cache of mode systems keyed by problem identity (problems are immutable)."""
+
+    def __init__(self) -> None:
+        self._store: dict[int, tuple[Any, Modes]] = {}
+
+    def get(self, problem: Any, build: Any) -> Modes:
+        hit = self._store.get(id(problem))
+        if hit is not None and hit[0] is problem:
+            return hit[1]
+        modes = build(problem)
+        if len(self._store) > 8:
+            self._store.pop(next(iter(self._store)))
+        self._store[id(problem)] = (problem, modes)
+        return modes
+
+
+class Law(abc.ABC):
+    """Base class of the optimizer laws (see the module docstring)."""
+
+    name: ClassVar[str]
+    optimizer_type: ClassVar[type]
+
+    @staticmethod
+    @abc.abstractmethod
+    def coeff(k: Any, r: Any, p: Any) -> tuple[Any, Any]:
+        """``(alpha, beta)`` at continuous step count k and risk R for parameters p."""
+
+    @classmethod
+    def check(cls, problem: Any, opt: Any, where: str) -> None:
+        """Raise ConfigError when the theory does not cover this problem/optimizer."""
+
+    @classmethod
+    @abc.abstractmethod
+    def modes(cls, problem: Any) -> Modes:
+        """The mode system of this law on ``problem``."""
+
+    @classmethod
+    @abc.abstractmethod
+    def params(cls, problem: Any, opt: Any) -> dict[str, Any]:
+        """One config's parameters (a pytree; stacked across configs)."""
+
+    @classmethod
+    def limit_risk(cls, problem: Any, opt: Any) -> float:
+        """Fixed point of the risk at a constant learning rate (NaN for schedules)."""
+        return math.nan
+
+    @classmethod
+    def critical_lr(cls, problem: Any, opt: Any) -> float:
+        """Largest constant learning rate at which the risk stays bounded (inf: none)."""
+        return math.inf
+
+    @staticmethod
+    def single_sample(opt: Any, where: str, paper: str) -> None:
+        """Raise unless the batch size is 1 (theories stated for one sample per step)."""
+        if opt.batch_size != 1:
+            raise ConfigError(f"{where}.batch_size", f"the {paper} theory is stated for one "
+                              f"sample per step; got batch_size={opt.batch_size}")

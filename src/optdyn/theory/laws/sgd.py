@@ -1,0 +1,148 @@
+"""SGD on streaming Gaussian least squares: the homogenized ODE and the exact recursion.
+
+ODE (homogenized SGD; Paquette, Paquette, Adlam, Pennington, arXiv 2206.07252; in per-step time,
+mean of B samples, per-step rate gamma = lr(k)), in K's eigenbasis K = sum_j lambda_j u_j u_j^T
+with v_j = (1/2) <u_j, theta - theta*>^2:
+
+    dv_j/dk = -2 gamma lambda_j v_j + (gamma^2 / B) lambda_j (R + sigma^2 / 2),   R = sum lambda_j v_j
+
+i.e. a = 1, b = (2R + sigma^2) / B, m = n = w = lambda, sigma^2 = E[eps^2].
+
+Exact discrete recursion for Gaussian inputs (Isserlis' theorem; Bordelon & Pehlevan 2021,
+Paquette et al. "4+3 phases" arXiv 2405.15074; spec signsgd.md 5.2 with the mean-gradient
+convention), exact in expectation at any gamma, B and d:
+
+    v_j <- [(1 - gamma lambda_j)^2 + gamma^2 lambda_j^2 / B] v_j + (gamma^2 / B) lambda_j (R + sigma^2/2)
+
+Limit risks and critical rates at constant gamma:
+    ODE:   R_inf = gamma sigma^2 Tr K / (4B - 2 gamma Tr K),  stable iff gamma < 2B / Tr K;
+    exact: S = sum_j (gamma/B) lambda_j / (2 - gamma lambda_j (1 + 1/B)),  R_inf = S sigma^2 / (2(1-S)),
+           stable iff S < 1 (the discrete Volterra kernel norm), the critical gamma solves S = 1.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.optimize import brentq
+
+from optdyn.errors import ConfigError
+from optdyn.optimizers import SGD
+from optdyn.theory.laws.base import Law, Modes, ModesCache, constant_value
+
+__all__ = ["SGDLaw"]
+
+_CACHE = ModesCache()
+
+
+def _sgd_modes(problem: Any) -> Modes:
+    lam = np.asarray(problem.eigenvalues, dtype=float)
+    e = problem.modes(problem.theta0 - problem.theta_star)
+    return Modes(weights=lam, drift=lam, loads=lam, v0=0.5 * e * e)
+
+
+class SGDLaw(Law):
+    """Plain mini-batch SGD (momentum 0); see the module docstring for the formulas."""
+
+    name = "sgd"
+    optimizer_type = SGD
+
+    @staticmethod
+    def coeff(k, r, p):
+        g = p["opt"].lr(k)
+        return 2.0 * g, g * g * (2.0 * r + p["s2"]) / (2.0 * p["opt"].batch_size)
+
+    @classmethod
+    def check(cls, problem: Any, opt: Any, where: str) -> None:
+        if not np.all(np.asarray(opt.momentum) == 0):
+            raise ConfigError(f"{where}.momentum", "the SGD theory here is for momentum = 0")
+        m2 = problem.noise_second_moment
+        if not math.isfinite(m2):
+            raise ConfigError("noise", f"SGD's risk ODE and recursion contain E[eps^2], which is "
+                              f"infinite for {problem.noise.to_config()['law']} noise; use "
+                              "ClippedSGD or SignSGD, whose theories need no finite variance")
+
+    @classmethod
+    def modes(cls, problem: Any) -> Modes:
+        return _CACHE.get(problem, _sgd_modes)
+
+    @classmethod
+    def params(cls, problem: Any, opt: Any) -> dict[str, Any]:
+        return {"opt": opt, "s2": np.float64(problem.noise_second_moment)}
+
+    @classmethod
+    def critical_lr(cls, problem: Any, opt: Any) -> float:
+        return 2.0 * opt.batch_size / problem.trace
+
+    @classmethod
+    def limit_risk(cls, problem: Any, opt: Any) -> float:
+        g = constant_value(opt.lr)
+        if g is None:
+            return math.nan
+        b, tr, s2 = opt.batch_size, problem.trace, problem.noise_second_moment
+        if g >= cls.critical_lr(problem, opt):
+            return math.inf
+        return g * s2 * tr / (4 * b - 2 * g * tr)
+
+    # ------------------------------------------------------------- exact discrete recursion
+    @staticmethod
+    def _kernel_norm(g: float, lam: np.ndarray, b: int) -> float:
+        den = 2.0 - g * lam * (1.0 + 1.0 / b)
+        if np.any(den <= 0):
+            return math.inf
+        return float(np.sum((g / b) * lam / den))
+
+    @classmethod
+    def exact_critical_lr(cls, problem: Any, opt: Any) -> float:
+        """Critical constant rate of the exact recursion: S(gamma) = 1 (S increases in gamma)."""
+        lam, b = problem.eigenvalues, opt.batch_size
+        pole = 2.0 / (lam.max() * (1.0 + 1.0 / b))
+        f = lambda g: min(cls._kernel_norm(g, lam, b), 1e300) - 1.0  # noqa: E731
+        return float(brentq(f, 0.0, pole * (1 - 1e-15), xtol=1e-15 * pole, rtol=1e-13))
+
+    @classmethod
+    def exact_limit_risk(cls, problem: Any, opt: Any) -> float:
+        g = constant_value(opt.lr)
+        if g is None:
+            return math.nan
+        s = cls._kernel_norm(g, problem.eigenvalues, opt.batch_size)
+        if s >= 1.0:
+            return math.inf
+        return s * problem.noise_second_moment / (2.0 * (1.0 - s))
+
+    @staticmethod
+    def exact_curves(params: Any, lam: Any, v0: Any, ckpts: np.ndarray) -> jax.Array:
+        """Run the exact recursion for stacked configs; risk at the integer ``ckpts``."""
+        return _exact(params, jnp.asarray(lam), jnp.asarray(v0), jnp.asarray(ckpts),
+                      int(ckpts[-1]))
+
+
+@jax.jit
+def _exact_impl(params, lam, v0, ckpts, steps):
+    def one(p):
+        opt, s2 = p["opt"], p["s2"]
+        b = opt.batch_size
+        buf = jnp.full(ckpts.shape, jnp.nan).at[0].set(jnp.sum(lam * v0))
+
+        def body(k, c):
+            v, buf, ptr = c
+            g = opt.lr(k)
+            r = jnp.sum(lam * v)
+            v = ((1 - g * lam) ** 2 + g * g * lam * lam / b) * v + (g * g / b) * lam * (
+                r + 0.5 * s2)
+            hit = ckpts[jnp.minimum(ptr, ckpts.shape[0] - 1)] == k + 1
+            buf = jnp.where(hit, buf.at[ptr].set(jnp.sum(lam * v)), buf)
+            return v, buf, ptr + hit.astype(ptr.dtype)
+
+        _, buf, _ = jax.lax.fori_loop(0, steps, body, (v0, buf, jnp.asarray(1)))
+        return buf
+
+    return jax.vmap(one)(params)
+
+
+def _exact(params, lam, v0, ckpts, steps):
+    return _exact_impl(params, lam, v0, ckpts, jnp.asarray(steps))

@@ -1,0 +1,107 @@
+"""signSGD (batch size 1) on streaming Gaussian least squares, any label-noise law.
+
+Xiao, Marshall, Agarwala, Paquette, "Exact risk curves of signSGD in High-Dimensions",
+arXiv 2411.12135 (spec signsgd.md sections 2-4). With D = diag(K), the drift is
+E[sign(g)] ~ c(R) D^(-1/2) K (theta - theta*) and the second moment is Sheppard's arcsine law
+K_sigma = (2/pi) arcsin(D^(-1/2) K D^(-1/2)). In the eigenbasis M = D^(-1/4) K D^(-1/4) =
+sum_j lambda_j w_j w_j^T, with v_j = (1/2) <w_j, D^(1/4)(theta - theta*)>^2 and per-step rate
+gamma = lr(k):
+
+    dv_j/dk = -2 gamma c(R) lambda_j v_j + (gamma^2 / 2) q_j,    R = sum_j lambda_j v_j,
+    q_j = w_j^T D^(1/4) K_sigma D^(1/4) w_j,      sum_j q_j = sum_i sqrt(K_ii),
+    c(R) = 2 sqrt(2/pi) p_{eps + sqrt(2R) Z}(0)   (the noise density at 0 smoothed by N(0, 2R)).
+
+Diagonal K (fast path, O(d)): lambda_j = q_j = sqrt(K_jj). Limit risk at a constant rate: the
+fixed point R c(R) = (gamma / 4) sum_i sqrt(K_ii); signSGD never diverges (bounded diffusion).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+from scipy.optimize import brentq
+
+from optdyn.errors import ConfigError
+from optdyn.optimizers import SignSGD
+from optdyn.theory.factors import sign_drift
+from optdyn.theory.laws._noise_scale import noise_scale2
+from optdyn.theory.laws.base import Law, Modes, ModesCache, constant_value
+from optdyn.theory.tables import log_table, table_eval
+
+__all__ = ["SignSGDLaw", "sign_modes"]
+
+_CACHE = ModesCache()
+
+
+def sign_modes(problem: Any) -> Modes:
+    """Eigen-decomposition of M = D^(-1/4) K D^(-1/4) and the arcsine-law noise loads."""
+    e = np.asarray(problem.theta0 - problem.theta_star, dtype=float)
+    if problem.basis is None:
+        lam = np.sqrt(problem.eigenvalues)
+        return Modes(weights=lam, drift=lam, loads=lam, v0=0.5 * lam * e * e)
+    k = problem.K
+    diag = np.diag(k).copy()
+    if np.any(diag <= 0):
+        raise ConfigError("covariance", "signSGD's theory needs K_ii > 0 for every coordinate "
+                          f"({int(np.sum(diag <= 0))} zero variances)")
+    d4 = diag**-0.25
+    m = d4[:, None] * k * d4[None, :]
+    lam, w = np.linalg.eigh(0.5 * (m + m.T))
+    lam = np.clip(lam, 0.0, None)
+    s = 1.0 / np.sqrt(diag)
+    corr = np.clip(s[:, None] * k * s[None, :], -1.0, 1.0)
+    k_sigma = (2.0 / np.pi) * np.arcsin(corr)
+    dw = diag[:, None] ** 0.25 * w  # D^(1/4) W
+    q = np.einsum("ij,ij->j", dw, k_sigma @ dw)
+    proj = dw.T @ e  # W^T D^(1/4) e
+    return Modes(weights=lam, drift=lam, loads=np.clip(q, 0.0, None), v0=0.5 * proj * proj)
+
+
+@functools.lru_cache(maxsize=64)
+def _table(noise: Any) -> dict:
+    return log_table(lambda r: sign_drift(noise, r), noise_scale2(noise))
+
+
+class SignSGDLaw(Law):
+    """signSGD with one sample per step; see the module docstring."""
+
+    name = "sign_sgd"
+    optimizer_type = SignSGD
+
+    @staticmethod
+    def coeff(k, r, p):
+        g = p["opt"].lr(k)
+        return 2.0 * g * table_eval(p["c"], r), 0.5 * g * g
+
+    @classmethod
+    def check(cls, problem: Any, opt: Any, where: str) -> None:
+        cls.single_sample(opt, where, "signSGD (Xiao et al., arXiv 2411.12135)")
+
+    @classmethod
+    def modes(cls, problem: Any) -> Modes:
+        return _CACHE.get(problem, sign_modes)
+
+    @classmethod
+    def params(cls, problem: Any, opt: Any) -> dict[str, Any]:
+        return {"opt": opt, "c": _table(problem.noise)}
+
+    @classmethod
+    def limit_risk(cls, problem: Any, opt: Any) -> float:
+        g = constant_value(opt.lr)
+        if g is None:
+            return math.nan
+        if g == 0:
+            return math.nan
+        target = 0.25 * g * float(np.sum(np.sqrt(np.diag(problem.K) if problem.basis is not None
+                                                 else problem.eigenvalues)))
+
+        def f(u: float) -> float:
+            r = math.exp(u)
+            return math.log(r * max(float(sign_drift(problem.noise, np.asarray([r]))[0]),
+                                    1e-300)) - math.log(target)
+
+        lo = math.log(noise_scale2(problem.noise)) - 80.0
+        return math.exp(brentq(f, lo, lo + 160.0, xtol=1e-12))
