@@ -21,7 +21,8 @@ unconditionally stable for stiff spectra spanning any number of decades, stiff m
 on their quasi-equilibrium f n / m, and v stays >= 0. Both stages are second order; the step size
 is chosen by error control on the corrector's local error estimated by Milne's device,
 sum_j w_j |v^c - v^p| / 6 <= atol + rtol R, and lands exactly on the requested output steps, so
-the grid becomes geometric on geometric output grids. Cost: O(modes) per step; one compiled ``while_loop`` per config, vmapped over configs.
+the grid becomes geometric on geometric output grids. Cost: O(modes) per step; one compiled
+``while_loop`` per config, vmapped over configs.
 """
 
 from __future__ import annotations

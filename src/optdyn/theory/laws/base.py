@@ -73,6 +73,7 @@ class Law(abc.ABC):
         """``(alpha, beta)`` at continuous step count k and risk R for parameters p."""
 
     @classmethod
+    @abc.abstractmethod
     def check(cls, problem: Any, opt: Any, where: str) -> None:
         """Raise ConfigError when the theory does not cover this problem/optimizer."""
 

@@ -4,7 +4,8 @@ ODE (homogenized SGD; Paquette, Paquette, Adlam, Pennington, arXiv 2206.07252; i
 mean of B samples, per-step rate gamma = lr(k)), in K's eigenbasis K = sum_j lambda_j u_j u_j^T
 with v_j = (1/2) <u_j, theta - theta*>^2:
 
-    dv_j/dk = -2 gamma lambda_j v_j + (gamma^2 / B) lambda_j (R + sigma^2 / 2),   R = sum lambda_j v_j
+    dv_j/dk = -2 gamma lambda_j v_j + (gamma^2 / B) lambda_j (R + sigma^2 / 2),
+    R = sum_j lambda_j v_j,
 
 i.e. a = 1, b = (2R + sigma^2) / B, m = n = w = lambda, sigma^2 = E[eps^2].
 
@@ -12,12 +13,14 @@ Exact discrete recursion for Gaussian inputs (Isserlis' theorem; Bordelon & Pehl
 Paquette et al. "4+3 phases" arXiv 2405.15074; spec signsgd.md 5.2 with the mean-gradient
 convention), exact in expectation at any gamma, B and d:
 
-    v_j <- [(1 - gamma lambda_j)^2 + gamma^2 lambda_j^2 / B] v_j + (gamma^2 / B) lambda_j (R + sigma^2/2)
+    v_j <- [(1 - gamma lambda_j)^2 + gamma^2 lambda_j^2 / B] v_j
+           + (gamma^2 / B) lambda_j (R + sigma^2 / 2)
 
 Limit risks and critical rates at constant gamma:
     ODE:   R_inf = gamma sigma^2 Tr K / (4B - 2 gamma Tr K),  stable iff gamma < 2B / Tr K;
-    exact: S = sum_j (gamma/B) lambda_j / (2 - gamma lambda_j (1 + 1/B)),  R_inf = S sigma^2 / (2(1-S)),
-           stable iff S < 1 (the discrete Volterra kernel norm), the critical gamma solves S = 1.
+    exact: S = sum_j (gamma/B) lambda_j / (2 - gamma lambda_j (1 + 1/B)),
+           R_inf = S sigma^2 / (2(1 - S)), stable iff S < 1 (the discrete Volterra kernel
+           norm); the critical gamma solves S = 1.
 """
 
 from __future__ import annotations
