@@ -53,6 +53,8 @@ def sign_modes(problem: Any) -> Modes:
     lam = np.clip(lam, 0.0, None)
     s = 1.0 / np.sqrt(diag)
     corr = np.clip(s[:, None] * k * s[None, :], -1.0, 1.0)
+    # arcsin is singular at 1: a rounding error of 1e-16 on the unit diagonal would cost 1e-8
+    np.fill_diagonal(corr, 1.0)
     k_sigma = (2.0 / np.pi) * np.arcsin(corr)
     dw = diag[:, None] ** 0.25 * w  # D^(1/4) W
     q = np.einsum("ij,ij->j", dw, k_sigma @ dw)
