@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from importlib import resources
@@ -15,7 +16,7 @@ __all__ = ["main"]
 
 
 def _run_experiment(exp, out_dir: Path | None, progress: bool | None) -> int:
-    from optdyn import io, plot, simulate
+    from optdyn import io, plot, simulate, theory
 
     out = out_dir or exp.output_dir
     t0 = time.perf_counter()
@@ -23,10 +24,18 @@ def _run_experiment(exp, out_dir: Path | None, progress: bool | None) -> int:
                       dtype=exp.dtype, points_per_decade=exp.points_per_decade, progress=progress)
     path = io.save(ds, out / "dataset.nc")
     print(f"wrote {path}")
+    th = None
+    if exp.theory is not None:
+        th = theory.run_available(exp.problem, exp.optimizers, exp.steps, exp.theory,
+                                  points_per_decade=exp.points_per_decade)
+        print(f"wrote {io.save(th, out / 'theory.nc')} ({exp.theory} theory for "
+              f"{sum(json.loads(th.attrs['has_theory']))} of {len(exp.optimizers)} configs)")
     if exp.figure:
         d = exp.problem.d
-        ax = plot.risk_curves(ds, title=f"{exp.name}: d = {d}, {ds.sizes['seed']} seeds, "
-                              "mean and 10-90% band")
+        title = f"{exp.name}: d = {d}, {ds.sizes['seed']} seeds, mean and 10-90% band"
+        if th is not None:
+            title += ", theory dashed"
+        ax = plot.risk_curves(ds, title=title, theory=th)
         fig_path = plot.save_figure(ax, out / "risk.png")
         print(f"wrote {fig_path}")
     n_div = int(ds["diverged"].sum())

@@ -7,6 +7,7 @@ Example (``optdyn run experiment.toml``)::
     seeds = 8                       # or a list of seed values
     points_per_decade = 10
     dtype = "float32"
+    theory = true                   # also the theory curves: true / "ode" | "exact" | false
 
     [problem]
     kind = "linear_regression"
@@ -29,7 +30,7 @@ Example (``optdyn run experiment.toml``)::
     threshold = 3.0
 
     [output]
-    dir = "runs/sgd-vs-sign"     # dataset.nc and risk.png are written there
+    dir = "runs/sgd-vs-sign"     # dataset.nc (theory.nc) and risk.png are written there
     figure = true
 
 Every error names the offending field, e.g. ``optimizer[1].lr: must be finite and >= 0``, and a
@@ -59,8 +60,9 @@ OPTIMIZERS = {
     "adam": opt_mod.Adam,
     "normalized_sgd": opt_mod.NormalizedSGD,
 }
-TOP_KEYS = {"name", "steps", "seeds", "points_per_decade", "dtype", "problem", "optimizer",
-            "output"}
+TOP_KEYS = {"name", "steps", "seeds", "points_per_decade", "dtype", "theory", "problem",
+            "optimizer", "output"}
+THEORY_VALUES = (False, True, "ode", "exact")
 PROBLEM_KEYS = {"kind", "d", "spectrum", "basis", "basis_seed", "seed", "theta_star", "theta0",
                 "noise", "covariance_scale"}
 OUTPUT_KEYS = {"dir", "figure", "dataset"}
@@ -80,6 +82,7 @@ class Experiment:
     output_dir: Path
     figure: bool
     raw: dict[str, Any]
+    theory: str | None = None
 
 
 def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
@@ -201,6 +204,9 @@ def parse_experiment(raw: dict[str, Any], base_dir: Path | None = None) -> Exper
     dtype = raw.get("dtype", "float32")
     if dtype not in ("float32", "float64"):
         raise ConfigError("dtype", f"expected 'float32' or 'float64', got {dtype!r}")
+    theory = raw.get("theory", False)
+    if theory not in THEORY_VALUES or isinstance(theory, int) and not isinstance(theory, bool):
+        raise ConfigError("theory", f"expected true, false, 'ode' or 'exact', got {theory!r}")
     problem = _problem(_require(raw, "problem", ""))
     opts = _optimizers(_require(raw, "optimizer", ""))
     output = raw.get("output", {})
@@ -210,7 +216,8 @@ def parse_experiment(raw: dict[str, Any], base_dir: Path | None = None) -> Exper
         out_dir = Path.cwd() / out_dir
     return Experiment(name=name, problem=problem, optimizers=opts, steps=steps, seeds=seeds,
                       points_per_decade=ppd, dtype=dtype, output_dir=out_dir,
-                      figure=bool(output.get("figure", True)), raw=raw)
+                      figure=bool(output.get("figure", True)), raw=raw,
+                      theory={True: "ode", False: None}.get(theory, theory))
 
 
 def load_experiment(path: str | Path) -> Experiment:

@@ -6,7 +6,7 @@ integrator in :mod:`.integrator`, the scalar factors in :mod:`.factors`, limit r
 rates in :mod:`.limits`.
 """
 
-from optdyn.theory.engine import METHODS, run
+from optdyn.theory.engine import METHODS, run, run_available
 from optdyn.theory.limits import critical_lr, limit_risk
 
-__all__ = ["run", "METHODS", "limit_risk", "critical_lr"]
+__all__ = ["run", "run_available", "METHODS", "limit_risk", "critical_lr"]

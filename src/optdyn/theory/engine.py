@@ -20,7 +20,7 @@ from optdyn.simulate.grid import checkpoint_steps
 from optdyn.theory.integrator import integrate
 from optdyn.theory.laws import SGDLaw, law_for
 
-__all__ = ["run", "METHODS"]
+__all__ = ["run", "run_available", "METHODS"]
 
 METHODS = ("ode", "exact")
 
@@ -180,4 +180,43 @@ def run(
                                    elapsed), method=method, dtype="float64")
     if single:
         ds = ds.isel(config=0)
+    return ds
+
+
+def run_available(
+    problem: Any,
+    optimizers: list[Any],
+    steps: int,
+    method: str = "ode",
+    *,
+    points_per_decade: int = 10,
+    **kwargs: Any,
+) -> xr.Dataset:
+    """Theory curves for every config of a list that has a theory, NaN for the others.
+
+    The result has the same ``config`` coordinate (and labels) as a simulation of the whole list,
+    so that ``optdyn run`` can overlay theory on a mixed experiment (e.g. SGD, signSGD and Adam).
+    With ``method="exact"`` the SGD configs use the exact recursion and the others their ODE.
+    ``attrs["has_theory"]`` lists which configs have a curve.
+    """
+    if method not in METHODS:
+        raise ConfigError("method", f"expected one of {METHODS}, got {method!r}")
+    ok = [i for i, o in enumerate(optimizers) if law_for(o) is not None]
+    parts = []
+    for meth in ("exact", "ode"):
+        idx = [i for i in ok if (meth == "exact") == (method == "exact" and
+                                                       law_for(optimizers[i]) is SGDLaw)]
+        if idx:
+            part = run(problem, [optimizers[i] for i in idx], steps, meth,
+                       points_per_decade=points_per_decade, **kwargs)
+            parts.append(part.assign_coords(config=idx))
+    full = np.arange(len(optimizers))
+    if parts:
+        ds = xr.concat(parts, dim="config", coords="minimal", compat="override")
+        ds = ds.sortby("config").reindex(config=full)
+    else:
+        ds = xr.Dataset(coords={"config": full, "step": checkpoint_steps(steps,
+                                                                           points_per_decade)})
+    ds = ds.assign_coords(label=("config", [o.label() for o in optimizers]))
+    ds.attrs["has_theory"] = json.dumps([i in ok for i in full])
     return ds
