@@ -39,7 +39,7 @@ def _optimizer(kind: str, p):
         return SignSGD(1.0 / d), 12 * d
     if kind == "clip":
         return ClippedSGD(1.0 / tr, 0.5 * np.sqrt(tr)), int(40 * tr)
-    return SGD(0.5 / tr), int(12 * tr)
+    return SGD(0.5 / tr), int(40 * tr)
 
 
 def compare(kind: str, noise_name: str, cov: str, d: int, seeds: int):
