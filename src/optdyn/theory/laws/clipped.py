@@ -48,9 +48,16 @@ def residual_threshold(problem: Any, opt: Any) -> float:
 @functools.lru_cache(maxsize=128)
 def _tables(noise: Any, c: float) -> tuple[dict, dict]:
     r_ref = max(c * c, 1e-300)
-    mu = log_table(lambda r: clip_factors(noise, r, c)[0], r_ref)
-    nubar = log_table(lambda r: clip_factors(noise, r, c)[1], r_ref)
-    return mu, nubar
+    both: dict[str, Any] = {}
+
+    def factor(i: int):
+        def fn(r: np.ndarray) -> np.ndarray:
+            if "r" not in both or not np.array_equal(both["r"], r):  # one quadrature per grid
+                both["r"], both["f"] = r, clip_factors(noise, r, c)
+            return both["f"][i]
+        return fn
+
+    return log_table(factor(0), r_ref), log_table(factor(1), r_ref)
 
 
 class ClippedSGDLaw(Law):
