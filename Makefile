@@ -33,6 +33,7 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 
 bench: $(VENV)/.installed
+	$(PY) benchmarks/bench_theory.py
 	$(PY) benchmarks/bench_simulate.py
 
 clean:
