@@ -97,8 +97,9 @@ class SignSGDLaw(Law):
             return math.nan
         if g == 0:
             return math.nan
-        target = 0.25 * g * float(np.sum(np.sqrt(np.diag(problem.K) if problem.basis is not None
-                                                 else problem.eigenvalues)))
+        diag = problem.eigenvalues if problem.basis is None else np.einsum(
+            "ij,j,ij->i", problem.basis, problem.eigenvalues, problem.basis)  # K_ii, no dense K
+        target = 0.25 * g * float(np.sum(np.sqrt(diag)))
 
         def f(u: float) -> float:
             r = math.exp(u)
