@@ -1,4 +1,5 @@
-"""The ``optdyn`` command line: ``optdyn run EXPERIMENT.toml``, ``optdyn demo``, ``--version``."""
+"""The ``optdyn`` command line: ``optdyn run EXPERIMENT.toml``, ``optdyn demo``,
+``optdyn reproduce NAME`` (``--list`` for the names), ``--version``."""
 
 from __future__ import annotations
 
@@ -44,6 +45,21 @@ def _run_experiment(exp, out_dir: Path | None, progress: bool | None) -> int:
     return 0
 
 
+def _reproduce(args: argparse.Namespace) -> int:
+    from optdyn import reproduce
+
+    if args.list or not args.name:
+        for name, desc in reproduce.describe().items():
+            print(f"{name:28s} {desc}")
+        return 0 if args.list else 2
+    try:
+        reproduce.run(args.name, args.out or Path("reproduce_output") / args.name)
+    except ConfigError as e:
+        print(f"optdyn: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``optdyn`` command."""
     parser = argparse.ArgumentParser(
@@ -57,7 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     p_demo = sub.add_parser("demo", help="run the headline demo")
     p_demo.add_argument("--out", type=Path, default=Path("demo_output"))
     p_demo.add_argument("--no-progress", action="store_true")
+    p_rep = sub.add_parser("reproduce", help="rebuild a figure of the papers (PNG, data, caption)")
+    p_rep.add_argument("name", nargs="?", help="figure name (see --list)")
+    p_rep.add_argument("--list", action="store_true", help="list the figures and exit")
+    p_rep.add_argument("--out", type=Path, default=None,
+                       help="output folder (default: reproduce_output/NAME)")
     args = parser.parse_args(argv)
+
+    if args.command == "reproduce":
+        return _reproduce(args)
 
     from optdyn.config import load_experiment
 

@@ -1,0 +1,98 @@
+"""``optdyn reproduce NAME``: the figures of the papers, each rebuilt from a clean checkout.
+
+Every figure is a function registered under a name with :func:`figure`. It receives an output
+folder and writes there at least a PNG, the dataset(s) behind it (netCDF) and ``NAME.md``, a
+caption file that states the settings (those chosen where the paper's are unknown) and the
+numbers measured. Figure modules are listed in ``_MODULES`` and imported on first use, so a
+figure's heavy imports cost nothing to the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from optdyn.errors import ConfigError
+
+__all__ = ["figure", "names", "run", "describe", "write_caption"]
+
+# modules that register figures (imported lazily; a module that does not exist yet is skipped)
+_MODULES = (
+    "optdyn.reproduce.clipping",
+    "optdyn.reproduce.signsgd",
+    "optdyn.reproduce.muon",
+    "optdyn.reproduce.memory",
+    "optdyn.reproduce.rmt",
+)
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    description: str
+    fn: Callable[[Path], list[Path]]
+
+
+_REGISTRY: dict[str, Figure] = {}
+_loaded = False
+
+
+def figure(name: str, description: str) -> Callable:
+    """Register ``fn(out: Path) -> list[Path]`` (the files written) as ``optdyn reproduce name``."""
+
+    def deco(fn: Callable[[Path], list[Path]]) -> Callable[[Path], list[Path]]:
+        if name in _REGISTRY and _REGISTRY[name].fn is not fn:
+            raise ValueError(f"figure {name!r} registered twice")
+        _REGISTRY[name] = Figure(name, description, fn)
+        return fn
+
+    return deco
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for mod in _MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name != mod:
+                raise
+    _loaded = True
+
+
+def names() -> list[str]:
+    """All registered figure names, sorted."""
+    _load()
+    return sorted(_REGISTRY)
+
+
+def describe() -> dict[str, str]:
+    """name -> one-line description of every registered figure."""
+    _load()
+    return {n: _REGISTRY[n].description for n in sorted(_REGISTRY)}
+
+
+def run(name: str, out: Path | str) -> list[Path]:
+    """Build figure ``name`` into folder ``out``; returns the files written."""
+    _load()
+    if name not in _REGISTRY:
+        raise ConfigError("reproduce", f"unknown figure {name!r}; available: "
+                          f"{', '.join(sorted(_REGISTRY)) or '(none)'}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    files = _REGISTRY[name].fn(out)
+    print(f"{name}: {len(files)} files in {out} ({time.perf_counter() - t0:.1f} s)")
+    return files
+
+
+def write_caption(out: Path, name: str, title: str, lines: list[str]) -> Path:
+    """Write the caption file ``out/NAME.md``: a title and the settings and measurements."""
+    path = Path(out) / f"{name}.md"
+    path.write_text(f"# {title}\n\n" + "\n".join(lines).rstrip() + "\n")
+    return path
