@@ -38,7 +38,10 @@ from optdyn.noise import (
     Uniform,
 )
 
-__all__ = ["clip_factors", "clip_factors_normalised", "sign_drift", "residual_scale"]
+__all__ = [
+    "clip_factors", "clip_factors_pairs", "clip_factors_normalised", "sign_drift",
+    "residual_scale",
+]
 
 FloatArray = npt.NDArray[np.float64]
 Method = Literal["auto", "quadrature"]
@@ -331,6 +334,42 @@ def clip_factors(
     for i in np.flatnonzero(~ok):
         mu[i], nu[i] = _quadrature(noise, float(v[i]), c)
     return mu.reshape(r.shape), nu.reshape(r.shape)
+
+
+def clip_factors_pairs(
+    noise: NoiseLaw, R: npt.ArrayLike, c: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`clip_factors` on the broadcast of arrays R and c (a threshold per risk).
+
+    One vectorised evaluation for Gaussian noise, Gaussian mixtures and discrete laws (their
+    closed forms take a threshold per point); one :func:`clip_factors` call per distinct c for
+    the other laws. c = inf gives the unclipped factors.
+    """
+    r, cc = np.broadcast_arrays(_risks(R), np.asarray(c, dtype=np.float64))
+    if not np.all(cc > 0.0):
+        raise ValueError(f"the residual threshold c must be > 0, got {c!r}")
+    mu, nu = np.empty(r.shape), np.empty(r.shape)
+    fr, fc, fm, fn = r.reshape(-1), cc.reshape(-1), mu.reshape(-1), nu.reshape(-1)
+    inf = np.isinf(fc)
+    fm[inf], fn[inf] = 1.0, 2.0 * fr[inf] + noise.second_moment
+    fin = ~inf
+    v, cf = np.sqrt(2.0 * fr[fin]), fc[fin]
+    if noise.is_discrete:
+        vals, probs = noise.atoms()
+        fm[fin], fn[fin] = _atoms(vals, probs, np.broadcast_to(v[:, None], v.shape + vals.shape),
+                                  cf[:, None])
+    elif type(noise) is Gaussian:
+        fm[fin], fn[fin] = _gaussian(noise.std, v, cf)
+    elif type(noise) is GaussianMixture:
+        sd = np.hypot(np.asarray(noise.stds), v[:, None])
+        fm[fin], fn[fin] = _atoms(np.asarray(noise.means), np.asarray(noise.weights), sd,
+                                  cf[:, None])
+    else:
+        idx = np.flatnonzero(fin)
+        for value in np.unique(cf):
+            sel = idx[cf == value]
+            fm[sel], fn[sel] = clip_factors(noise, fr[sel], float(value))
+    return mu, nu
 
 
 def residual_scale(noise: NoiseLaw, R: npt.ArrayLike) -> FloatArray:
