@@ -1,14 +1,18 @@
 """Solvable models: sampling, exact population risk and the inputs the theory needs."""
 
 from optdyn.problems import spectra, targets
+from optdyn.problems.data import DataRegression, load_features, sklearn_dataset
 from optdyn.problems.linear_regression import LinearRegression
 from optdyn.problems.targets import PowerLawCoefficients, RandomVector, Zeros
 
 __all__ = [
+    "DataRegression",
     "LinearRegression",
     "PowerLawCoefficients",
     "RandomVector",
     "Zeros",
+    "load_features",
+    "sklearn_dataset",
     "spectra",
     "targets",
 ]

@@ -119,6 +119,9 @@ def _make_advance(problem_key, problem, opt_key, opt_template, stacked: bool, ba
     def draw_block(keys, arrays, first_step):
         # drawn directly in (step, seed, ...) order, the order the scan consumes
         step_ids = first_step + jnp.arange(block)
+        if hasattr(problem, "draw_steps"):  # finite data sets: rows without replacement
+            x, eps = problem.draw_steps(arrays, keys, step_ids, batch_size, dtype)
+            return problem.rotate(arrays, x), eps, step_ids
         per_step = jax.vmap(lambda s: jax.vmap(lambda k: jax.random.fold_in(k, s))(keys))
         kb = per_step(step_ids)  # (L, S)
         draw = jax.vmap(jax.vmap(lambda k: problem.draw(arrays, k, batch_size, dtype)))
