@@ -142,8 +142,8 @@ class DataRegression(LinearRegression):
         noise = (fit_gaussian(resid) if noise_model == "gaussian"
                  else fit_gaussian_mixture(resid, n_components, seed=seed))
         prep = {"n": n, "p": p, "random_features": random_features, "activation": activation,
-                "standardize": standardize, "noise_model": noise_model, "init_scale": init_scale, "seed": seed,
-                "op_norm_before": op}
+                "standardize": standardize, "noise_model": noise_model,
+                "init_scale": init_scale, "seed": seed, "op_norm_before": op}
         return cls(covariance=k, theta_star=theta_star, theta0=theta0, noise=noise,
                    features=f, targets=t, source=source, preprocessing=prep, seed=seed)
 
