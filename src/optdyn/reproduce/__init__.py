@@ -23,6 +23,7 @@ __all__ = ["figure", "names", "run", "describe", "write_caption"]
 _MODULES = (
     "optdyn.reproduce.clipping",
     "optdyn.reproduce.signsgd",
+    "optdyn.reproduce.plrf",
     "optdyn.reproduce.muon",
     "optdyn.reproduce.memory",
     "optdyn.reproduce.rmt",
