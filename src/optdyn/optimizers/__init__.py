@@ -4,9 +4,11 @@ Each optimizer states its update rule in its docstring; ``lr`` is always the per
 rate. See :mod:`optdyn.optimizers.base` for the protocol.
 """
 
+from optdyn.optimizers import polar
 from optdyn.optimizers.adam import Adam
 from optdyn.optimizers.base import Optimizer
 from optdyn.optimizers.clipped import ClippedSGD, clip_by_norm
+from optdyn.optimizers.muon import Muon, SignSVD
 from optdyn.optimizers.normalized import NormalizedSGD
 from optdyn.optimizers.optax_adapter import OptaxOptimizer
 from optdyn.optimizers.sgd import SGD
@@ -21,4 +23,7 @@ __all__ = [
     "NormalizedSGD",
     "OptaxOptimizer",
     "clip_by_norm",
+    "SignSVD",
+    "Muon",
+    "polar",
 ]

@@ -3,11 +3,13 @@
 from optdyn.problems import spectra, targets
 from optdyn.problems.data import DataRegression, load_features, sklearn_dataset
 from optdyn.problems.linear_regression import LinearRegression
+from optdyn.problems.matrix_regression import MatrixRegression
 from optdyn.problems.targets import PowerLawCoefficients, RandomVector, Zeros
 
 __all__ = [
     "DataRegression",
     "LinearRegression",
+    "MatrixRegression",
     "PowerLawCoefficients",
     "RandomVector",
     "Zeros",

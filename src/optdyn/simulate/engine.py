@@ -322,7 +322,8 @@ def run(
         divergence_threshold: a run whose risk bound (1/2)||K|| ||theta - theta*||^2 exceeds it
             is marked diverged and stopped (default 1e10 * max(initial risk, 1)).
         progress: show a progress bar (default: when stderr is a terminal and the run is long).
-        return_params: also return the final iterates as ``theta_final``.
+        return_params: also return the final iterates as ``theta_final`` (dims ``dim``, and
+            ``out`` for a matrix parameter of a problem with ``param_shape = (d, m)``).
 
     Returns:
         ``xarray.Dataset`` with ``risk`` (dims ``config``, ``seed``, ``step``; no ``config``
@@ -348,7 +349,8 @@ def run(
     risk = np.full((n_c, n_s, n_k), np.nan)
     diverged = np.zeros((n_c, n_s), bool)
     div_step = np.full((n_c, n_s), -1, np.int64)
-    final = np.zeros((n_c, n_s, problem.d)) if return_params else None
+    param_shape = tuple(getattr(problem, "param_shape", (problem.d,)))  # (d, m): matrices
+    final = np.zeros((n_c, n_s) + param_shape) if return_params else None
     work = steps * n_s * n_c * problem.d * max(o.batch_size for o in opts)
     show = progress if progress is not None else (sys.stderr.isatty() and work > 5e8)
     t0 = time.perf_counter()
@@ -402,7 +404,7 @@ def _to_dataset(problem, opts, single, seeds, ckpts, risk, diverged, div_step, f
     if math.isfinite(m2):
         data["loss"] = (("config", "seed", "step"), risk + 0.5 * m2)
     if final is not None:
-        data["theta_final"] = (("config", "seed", "dim"), final)
+        data["theta_final"] = (("config", "seed", "dim", "out")[:final.ndim], final)
     ds = xr.Dataset(data, coords=coords)
     ds["risk"].attrs.update(long_name="excess population risk", convention=RISK_CONVENTION)
     ds["t"].attrs.update(long_name="t = samples / d")
