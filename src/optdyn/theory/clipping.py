@@ -49,6 +49,7 @@ from optdyn.theory.factors import clip_factors_pairs
 from optdyn.theory.integrator import integrate
 from optdyn.theory.laws._noise_scale import noise_scale2
 from optdyn.theory.laws.sgd import SGDLaw
+from optdyn.theory.replay import hold, replay_grid, schedule_values
 from optdyn.theory.tables import log_table, table_eval
 
 __all__ = [
@@ -285,20 +286,6 @@ def _coeff(k, r, p):
     return 2.0 * g * a, g * g * b / (2.0 * p["batch_size"])
 
 
-def _values(sched: Any, steps: np.ndarray) -> np.ndarray:
-    """A schedule's values at integer steps (vectorised)."""
-    return np.broadcast_to(np.asarray(sched(np.asarray(steps, dtype=float)), dtype=float),
-                           steps.shape).copy()
-
-
-def _replay_grid(steps: int, max_points: int = 20_000) -> np.ndarray:
-    if steps <= max_points:
-        return np.arange(0, steps + 1)
-    geo = np.round(np.geomspace(1.0, steps, max_points // 2)).astype(np.int64)
-    lin = np.round(np.linspace(0, steps, max_points // 2)).astype(np.int64)
-    return np.unique(np.concatenate([[0], geo, lin]))
-
-
 def _validate(problem: Any, lr: Any, steps: int, batch_size: int, policy: Any) -> Any:
     if not hasattr(problem, "eigenvalues") or not hasattr(problem, "noise"):
         raise ConfigError("problem", "expected an optdyn.problems.LinearRegression")
@@ -392,7 +379,7 @@ def schedule(
         kappa = fit_kappa(problem, sched, int(steps), batch_size=batch_size, rtol=rtol)
         policy = Heuristic(kappa)
     ckpts = checkpoint_steps(int(steps), points_per_decade)
-    dense = _replay_grid(int(steps))
+    dense = replay_grid(int(steps))
     grid = np.union1d(ckpts, dense)
     risk_all, status = _integrate(problem, sched, int(steps), batch_size, [policy], grid, rtol)
     risk_all = risk_all[0]
@@ -419,15 +406,14 @@ def schedule(
 
     # the policy at the integrator's outputs (every step up to 20 000 steps), held between them
     c_g, mu_g = along(risk_all)
-    below = np.searchsorted(grid, k, side="right") - 1
-    c_k, mu_k = c_g[below], mu_g[below]
-    g_k = _values(sched, k)
+    c_k, mu_k = hold(grid, c_g, int(steps)), hold(grid, mu_g, int(steps))
+    g_k = schedule_values(sched, k)
     lr_k = g_k / mu_k if comp else g_k
     thr_k = np.where(np.isinf(c_k), NO_CLIP, c_k * math.sqrt(problem.trace))
 
     at = np.searchsorted(grid, ckpts)
     risk, c_ck, mu_ck = risk_all[at], c_g[at], mu_g[at]
-    g_ck = _values(sched, ckpts)
+    g_ck = schedule_values(sched, ckpts)
     opt = replay_optimizer(lr_k, thr_k, batch_size)
     coords = {n: v for n, v in step_coords(problem.d, [opt], ckpts).items() if v[0] == "step"}
     coords["k"] = ("k", k)

@@ -31,7 +31,7 @@ from optdyn.theory.laws._noise_scale import noise_scale2
 from optdyn.theory.laws.base import Law, Modes, ModesCache, constant_value
 from optdyn.theory.tables import log_table, table_eval
 
-__all__ = ["SignSGDLaw", "sign_modes"]
+__all__ = ["SignSGDLaw", "sign_modes", "sign_table"]
 
 _CACHE = ModesCache()
 
@@ -63,7 +63,8 @@ def sign_modes(problem: Any) -> Modes:
 
 
 @functools.lru_cache(maxsize=64)
-def _table(noise: Any) -> dict:
+def sign_table(noise: Any) -> dict:
+    """The drift factor c(R) of a noise law as a :func:`~optdyn.theory.tables.log_table`."""
     return log_table(lambda r: sign_drift(noise, r), noise_scale2(noise))
 
 
@@ -88,7 +89,7 @@ class SignSGDLaw(Law):
 
     @classmethod
     def params(cls, problem: Any, opt: Any) -> dict[str, Any]:
-        return {"opt": opt, "c": _table(problem.noise)}
+        return {"opt": opt, "c": sign_table(problem.noise)}
 
     @classmethod
     def limit_risk(cls, problem: Any, opt: Any) -> float:
