@@ -1,5 +1,6 @@
 """The ``optdyn`` command line: ``optdyn run EXPERIMENT.toml``, ``optdyn demo``,
-``optdyn reproduce NAME`` (``--list`` for the names), ``--version``."""
+``optdyn reproduce NAME`` (``--list`` for the names), ``optdyn spectrum ACT N0 N1 M``
+(conjugate-kernel spectra, see :mod:`optdyn.rmt.cli`), ``--version``."""
 
 from __future__ import annotations
 
@@ -78,10 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     p_rep.add_argument("--list", action="store_true", help="list the figures and exit")
     p_rep.add_argument("--out", type=Path, default=None,
                        help="output folder (default: reproduce_output/NAME)")
+    from optdyn.rmt import cli as rmt_cli
+
+    rmt_cli.add_parser(sub)
     args = parser.parse_args(argv)
 
     if args.command == "reproduce":
         return _reproduce(args)
+    if args.command == "spectrum":
+        return rmt_cli.main(args)
 
     from optdyn.config import load_experiment
 

@@ -1,0 +1,53 @@
+"""Random-matrix spectra of random networks: conjugate kernels M = (1/m) Y Y^T, Y = f(WX/sqrt n0).
+
+* :class:`ConjugateKernel` (one layer; Benigni & Peche, EJP 26 (2021); Pennington & Worah,
+  NeurIPS 2017) and :class:`MultiLayerConjugateKernel`: limiting density, CDF, atom, support
+  edges, quantiles, and (one layer) the largest eigenvalue with the spikes of Benigni & Peche,
+  arXiv 2201.04753 (as reconstructed in spec rmt.md section 7.2).
+* :func:`gaussian_constants`: theta1, theta2, c2 of an activation by adaptive quadrature.
+* Empirical counterparts: :func:`sample_eigenvalues`, :func:`sample_multilayer_eigenvalues`,
+  :func:`kolmogorov_distance`.
+* The link to the dynamics: :func:`conjugate_kernel_problem` (a ``LinearRegression`` on the
+  limiting spectrum) and :func:`random_features_problem` (least squares on actual random features).
+"""
+
+from optdyn.rmt.activation import ACTIVATIONS, Activation, GaussianConstants, gaussian_constants
+from optdyn.rmt.dynamics import conjugate_kernel_problem, random_features_problem
+from optdyn.rmt.empirical import (
+    EntryLaw,
+    conjugate_kernel,
+    entry_law,
+    kolmogorov_distance,
+    sample_eigenvalues,
+    sample_multilayer_eigenvalues,
+)
+from optdyn.rmt.largest import SpikePrediction
+from optdyn.rmt.law import ConjugateKernel, SpectralLaw
+from optdyn.rmt.multilayer import MultiLayerConjugateKernel
+from optdyn.rmt.quartic import (
+    marchenko_pastur_density,
+    marchenko_pastur_stieltjes,
+    product_wishart_density,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "ConjugateKernel",
+    "EntryLaw",
+    "GaussianConstants",
+    "MultiLayerConjugateKernel",
+    "SpectralLaw",
+    "SpikePrediction",
+    "conjugate_kernel",
+    "conjugate_kernel_problem",
+    "entry_law",
+    "gaussian_constants",
+    "kolmogorov_distance",
+    "marchenko_pastur_density",
+    "marchenko_pastur_stieltjes",
+    "product_wishart_density",
+    "random_features_problem",
+    "sample_eigenvalues",
+    "sample_multilayer_eigenvalues",
+]
