@@ -6,6 +6,7 @@ rate. See :mod:`optdyn.optimizers.base` for the protocol.
 
 from optdyn.optimizers import polar
 from optdyn.optimizers.adam import Adam
+from optdyn.optimizers.aligned import AlignedSignSGD
 from optdyn.optimizers.base import Optimizer
 from optdyn.optimizers.clipped import ClippedSGD, clip_by_norm
 from optdyn.optimizers.muon import Muon, SignSVD
@@ -15,6 +16,7 @@ from optdyn.optimizers.sgd import SGD
 from optdyn.optimizers.sign import SignSGD
 
 __all__ = [
+    "AlignedSignSGD",
     "Optimizer",
     "SGD",
     "SignSGD",

@@ -4,14 +4,19 @@ from optdyn.problems import spectra, targets
 from optdyn.problems.data import DataRegression, load_features, sklearn_dataset
 from optdyn.problems.linear_regression import LinearRegression
 from optdyn.problems.matrix_regression import MatrixRegression
+from optdyn.problems.memory import AssociativeMemory
+from optdyn.problems.plrf import PowerLawRandomFeatures, ReducedPLRF
 from optdyn.problems.targets import PowerLawCoefficients, RandomVector, Zeros
 
 __all__ = [
+    "AssociativeMemory",
     "DataRegression",
     "LinearRegression",
     "MatrixRegression",
     "PowerLawCoefficients",
+    "PowerLawRandomFeatures",
     "RandomVector",
+    "ReducedPLRF",
     "Zeros",
     "load_features",
     "sklearn_dataset",
