@@ -1,0 +1,32 @@
+"""`optdyn reproduce` figures of the signSGD paper (slow: each runs its simulations)."""
+
+import re
+
+import pytest
+import xarray as xr
+
+from optdyn import reproduce
+
+
+def test_signsgd_figures_are_registered():
+    for n in ("signsgd-risk", "signsgd-effects", "signsgd-heavy-tails"):
+        assert n in reproduce.names()
+
+
+@pytest.mark.slow
+def test_signsgd_risk_within_5_percent(tmp_path):
+    reproduce.run("signsgd-risk", tmp_path)
+    cap = (tmp_path / "signsgd-risk.md").read_text()
+    errs = [float(x) for x in re.findall(r"signSGD ([\d.]+)%", cap)]
+    assert len(errs) == 4 and max(errs) < 5.0
+
+
+@pytest.mark.slow
+def test_signsgd_effects_and_heavy_tails(tmp_path):
+    reproduce.run("signsgd-effects", tmp_path)
+    ds = xr.open_dataset(tmp_path / "signsgd-effects.nc")
+    assert ds.attrs["cond_M"] < ds.attrs["cond_K"]
+    reproduce.run("signsgd-heavy-tails", tmp_path)
+    ds = xr.open_dataset(tmp_path / "signsgd-heavy-tails.nc")
+    assert float(ds["sgd_Gaussian"][0]) < float(ds["sign_Gaussian"][0])
+    assert float(ds["sgd_Student-t(2.5)"][0]) > float(ds["sign_Student-t(2.5)"][0])
