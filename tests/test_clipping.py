@@ -192,6 +192,7 @@ def test_stability_above_sgds_critical_rate():
     np.testing.assert_allclose(tail, th.risk.values[1, -5:], rtol=0.1)
 
 
+@pytest.mark.slow
 def test_cauchy_max_ccc_schedule_runs():
     """No variance: the policy minimises nu_bar / mu^2 and never switches clipping off."""
     p, lr, steps = _fig6_problem(N.StudentT(1.0, 0.5), D=100)

@@ -148,6 +148,7 @@ def test_group_masses_and_frequencies() -> None:
     np.testing.assert_allclose(pg.p, [0.25] * 3 + [1 / 12] * 3)
 
 
+@pytest.mark.slow
 def test_minibatch_runs_in_both_engines() -> None:
     from optdyn.simulate import engine
 

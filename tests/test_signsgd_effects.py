@@ -71,6 +71,7 @@ def diag_problem():
                             noise=N.StudentT(3.0, 0.5))
 
 
+@pytest.mark.slow
 def test_constant_effective_rate_schedule_and_replay(diag_problem):
     p, d = diag_problem, diag_problem.d
     lr, steps = 0.3 / d, 8 * d
