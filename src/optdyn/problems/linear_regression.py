@@ -18,7 +18,6 @@ fast diagonal path). Inputs are sampled as x = U (lambda^(1/2) * z), z ~ N(0, I)
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from typing import Any
 
 import jax
@@ -28,6 +27,7 @@ import numpy as np
 from optdyn.errors import ConfigError
 from optdyn.noise import NoiseLaw, NoNoise
 from optdyn.noise import from_config as noise_from_config
+from optdyn.problems._covariance import SpectralCovariance, digest
 from optdyn.problems.spectra import haar_orthogonal
 from optdyn.problems.targets import VectorBuilder, Zeros
 
@@ -50,15 +50,8 @@ def _as_vector(
     return vec
 
 
-def _digest(*arrays: np.ndarray | None) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        h.update(b"none" if a is None else np.ascontiguousarray(a, dtype=np.float64).tobytes())
-    return h.hexdigest()[:16]
-
-
 @dataclasses.dataclass(frozen=True, eq=False)
-class LinearRegression:
+class LinearRegression(SpectralCovariance):
     """Streaming linear regression y = <x, theta*> + eps with x ~ N(0, K).
 
     Give the covariance either as ``eigenvalues`` with a ``basis`` (None: identity, the fast
@@ -167,23 +160,6 @@ class LinearRegression:
         return int(self.eigenvalues.size)
 
     @property
-    def K(self) -> np.ndarray:
-        """The dense covariance U diag(lambda) U^T (float64)."""
-        if self.basis is None:
-            return np.diag(self.eigenvalues)
-        return (self.basis * self.eigenvalues) @ self.basis.T
-
-    @property
-    def trace(self) -> float:
-        """Tr K."""
-        return float(self.eigenvalues.sum())
-
-    @property
-    def op_norm(self) -> float:
-        """||K||_op = max lambda_j."""
-        return float(self.eigenvalues.max())
-
-    @property
     def noise_second_moment(self) -> float:
         """E[eps^2] (infinite for heavy-tailed laws)."""
         return float(self.noise.second_moment)
@@ -228,7 +204,7 @@ class LinearRegression:
             "theta0": self._start_config,  # type: ignore[attr-defined]
             "noise": self.noise.to_config(),
             "initial_risk": self.initial_risk,
-            "digest": _digest(self.eigenvalues, self.basis, self.theta_star, self.theta0),
+            "digest": digest(self.eigenvalues, self.basis, self.theta_star, self.theta0),
         }
 
     # ------------------------------------------------------- what the simulation engine uses

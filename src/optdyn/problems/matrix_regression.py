@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import hashlib
 from typing import Any
 
 import jax
@@ -40,6 +39,7 @@ import numpy as np
 
 from optdyn.errors import ConfigError, build_from_config
 from optdyn.optimizers.polar import LowRank
+from optdyn.problems._covariance import SpectralCovariance, digest
 from optdyn.problems.spectra import haar_orthogonal
 
 __all__ = [
@@ -163,13 +163,6 @@ def _as_matrix(value: Any, field: str, d: int, m: int, eig: np.ndarray, basis: A
     return mat, cfg
 
 
-def _digest(*arrays: np.ndarray | None) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        h.update(b"none" if a is None else np.ascontiguousarray(a, dtype=np.float64).tobytes())
-    return h.hexdigest()[:16]
-
-
 def _check_dim(field: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise ConfigError(field, f"must be a positive integer, got {value!r}")
@@ -178,7 +171,7 @@ def _check_dim(field: str, value: Any) -> int:
 
 # ---------------------------------------------------------------------------------- problem
 @dataclasses.dataclass(frozen=True, eq=False)
-class MatrixRegression:
+class MatrixRegression(SpectralCovariance):
     """Streaming matrix least squares y = W*^T x + eps, x ~ N(0, K) in R^d, y in R^m.
 
     Args:
@@ -273,23 +266,6 @@ class MatrixRegression:
         return (self.d, self.m)
 
     @property
-    def K(self) -> np.ndarray:
-        """The dense covariance Q diag(lambda) Q^T (float64)."""
-        if self.basis is None:
-            return np.diag(self.eigenvalues)
-        return (self.basis * self.eigenvalues) @ self.basis.T
-
-    @property
-    def trace(self) -> float:
-        """Tr K."""
-        return float(self.eigenvalues.sum())
-
-    @property
-    def op_norm(self) -> float:
-        """||K||_op."""
-        return float(self.eigenvalues.max())
-
-    @property
     def _scale(self) -> float:
         return 1.0 / self.m if self.normalize_by_m else 1.0
 
@@ -355,7 +331,7 @@ class MatrixRegression:
             "sigma": self.sigma,
             "normalize_by_m": self.normalize_by_m,
             "initial_risk": self.initial_risk,
-            "digest": _digest(self.eigenvalues, self.basis, self.target, self.w0),
+            "digest": digest(self.eigenvalues, self.basis, self.target, self.w0),
         }
 
     # ------------------------------------------------------- what the simulation engine uses
