@@ -9,7 +9,8 @@ from optdyn import reproduce
 
 
 def test_signsgd_figures_are_registered():
-    for n in ("signsgd-risk", "signsgd-effects", "signsgd-heavy-tails"):
+    for n in ("signsgd-risk", "signsgd-effects", "signsgd-heavy-tails", "signsgd-adam",
+              "signsgd-plrf-scaling"):
         assert n in reproduce.names()
 
 
@@ -30,3 +31,12 @@ def test_signsgd_effects_and_heavy_tails(tmp_path):
     ds = xr.open_dataset(tmp_path / "signsgd-heavy-tails.nc")
     assert float(ds["sgd_Gaussian"][0]) < float(ds["sign_Gaussian"][0])
     assert float(ds["sgd_Student-t(2.5)"][0]) > float(ds["sign_Student-t(2.5)"][0])
+
+
+@pytest.mark.slow
+def test_signsgd_adam_caption(tmp_path):
+    reproduce.run("signsgd-adam", tmp_path)
+    cap = (tmp_path / "signsgd-adam.md").read_text()
+    # the b1 = b2 = 0 configs are signSGD: the conjecture is then the proven ODE
+    errs = [float(x) for x in re.findall(r"b1=0, b2=0: ([\d.]+)%", cap)]
+    assert len(errs) == 3 and max(errs) < 5.0

@@ -18,6 +18,7 @@ quartic (Q) of :mod:`optdyn.rmt.quartic`.
 
 from __future__ import annotations
 
+import abc
 import functools
 import math
 from collections.abc import Callable
@@ -54,7 +55,7 @@ def _positive_float(value: Any, field: str) -> float:
     return v
 
 
-class SpectralLaw:
+class SpectralLaw(abc.ABC):
     """A probability law on [0, inf) given by its Stieltjes transform (subclasses supply it).
 
     Subclasses implement ``_stieltjes(z_base, etas)`` (continuation), ``atom``, ``upper_bound``
@@ -65,17 +66,18 @@ class SpectralLaw:
 
     # ------------------------------------------------------------------ to be provided
     @property
+    @abc.abstractmethod
     def atom(self) -> float:
         """Mass of the atom at 0."""
-        raise NotImplementedError
 
     @property
+    @abc.abstractmethod
     def upper_bound(self) -> float:
         """A number above the right edge of the support (a norm bound)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _stieltjes(self, zb: np.ndarray, etas: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """S at z = zb + i etas[-1], continued down the ladder ``etas``."""
 
     def _edge_candidates(self) -> np.ndarray:
         return self._scan_edges()
