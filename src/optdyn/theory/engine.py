@@ -22,19 +22,21 @@ from optdyn.theory.laws import SGDLaw, law_for
 
 __all__ = ["run", "run_available", "METHODS"]
 
-METHODS = ("ode", "exact")
+METHODS = ("ode", "exact", "mean-field")
 
 
-def _as_list(optimizer: Any) -> tuple[list[Optimizer], bool]:
+def _as_list(optimizer: Any, problem: Any = None) -> tuple[list[Optimizer], bool]:
     single = not isinstance(optimizer, list | tuple)
     opts = [optimizer] if single else list(optimizer)
     if not opts:
         raise ConfigError("optimizer", "the list of optimizers is empty")
     for i, o in enumerate(opts):
         where = "optimizer" if single else f"optimizer[{i}]"
-        if law_for(o) is None:
-            raise ConfigError(where, f"optdyn has no risk-curve theory for {type(o).__name__}; "
-                              "theory.run covers SGD, ClippedSGD and SignSGD")
+        if law_for(o, problem) is None:
+            raise ConfigError(where, f"optdyn has no risk-curve theory for {type(o).__name__} "
+                              f"on {type(problem).__name__}; theory.run covers SGD, ClippedSGD "
+                              "and SignSGD on LinearRegression, and SGD, SignSGD and SignSVD on "
+                              "MatrixRegression (method='mean-field' also covers Muon there)")
     return opts, single
 
 
@@ -57,19 +59,25 @@ def run(
     rtol: float = 1e-6,
     max_substeps: int = 2_000_000,
     divergence_threshold: float | None = None,
+    **mean_field: Any,
 ) -> xr.Dataset:
     """The deterministic risk curve(s) that high-dimensional theory predicts.
 
     Args:
-        problem: a :class:`optdyn.problems.LinearRegression`.
-        optimizer: an ``SGD`` (momentum 0), ``ClippedSGD`` (per-sample, constant threshold) or
-            ``SignSGD`` (batch 1), or a list of them (result gets a ``config`` dimension); configs
+        problem: a :class:`optdyn.problems.LinearRegression`, or a
+            :class:`optdyn.problems.MatrixRegression` (matrix least squares, arXiv 2605.09552).
+        optimizer: on LinearRegression an ``SGD`` (momentum 0), ``ClippedSGD`` (per-sample,
+            constant threshold) or ``SignSGD`` (batch 1); on MatrixRegression an ``SGD``,
+            ``SignSGD`` or ``SignSVD`` (any batch size; :mod:`optdyn.theory.laws.matrix`); or a
+            list of them (result gets a ``config`` dimension); configs
             of one kind and structure (e.g. a learning-rate grid) are integrated in one compiled,
             vmapped call. Learning-rate schedules are evaluated at continuous step counts.
         steps: horizon in optimizer steps.
         method: ``"ode"`` (the mode ODE of each law, :mod:`optdyn.theory.integrator`) or
             ``"exact"`` (SGD only: the exact expected-risk recursion for Gaussian data, valid at
-            any learning rate and dimension).
+            any learning rate and dimension), or ``"mean-field"`` (MatrixRegression only: the
+            mean-field recursion of :mod:`optdyn.theory.mean_field`, which takes its own options
+            as keyword arguments). ``attrs["regime"]`` says where each law is claimed to hold.
         points_per_decade: output grid, identical to :func:`optdyn.simulate.run`'s.
         rtol: local relative error tolerance of the integrator on R per step (the global
             relative error is about 10 rtol on smooth curves).
@@ -85,7 +93,14 @@ def run(
     """
     if method not in METHODS:
         raise ConfigError("method", f"expected one of {METHODS}, got {method!r}")
-    opts, single = _as_list(optimizer)
+    if method == "mean-field":
+        from optdyn.theory.mean_field import run as mean_field_run
+
+        return mean_field_run(problem, optimizer, steps, points_per_decade=points_per_decade,
+                              **mean_field)
+    if mean_field:
+        raise ConfigError("method", f"options {sorted(mean_field)} are for method='mean-field'")
+    opts, single = _as_list(optimizer, problem)
     ckpts = checkpoint_steps(steps, points_per_decade)
     if not (isinstance(rtol, float | int) and 0 < rtol < 1):
         raise ConfigError("rtol", f"must lie in (0, 1), got {rtol!r}")
@@ -94,7 +109,7 @@ def run(
     if not threshold > 0:
         raise ConfigError("divergence_threshold", f"must be > 0, got {divergence_threshold!r}")
 
-    laws = [law_for(o) for o in opts]
+    laws = [law_for(o, problem) for o in opts]
     for i, (law, o) in enumerate(zip(laws, opts, strict=True)):
         where = "optimizer" if single else f"optimizer[{i}]"
         if method == "exact" and law is not SGDLaw:
@@ -112,7 +127,7 @@ def run(
         groups.setdefault(_group_key(law, o), []).append(i)
     for key, idx in groups.items():
         law = key[0]
-        modes = law.modes(problem)
+        modes = law.modes_for(problem, opts[idx[0]])
         params = _stack([law.params(problem, opts[i]) for i in idx])
         if method == "exact":
             out = SGDLaw.exact_curves(params, modes.weights, modes.v0, ckpts)
@@ -176,8 +191,10 @@ def run(
         "rtol": rtol,
         "laws": [law.name for law in laws],
     }
+    regimes = {law.name: law.regime for law in laws if law.regime}
     ds.attrs.update(**common_attrs("theory", problem.d, json.dumps(config, default=str),
-                                   elapsed), method=method, dtype="float64")
+                                   elapsed), method=method, dtype="float64",
+                    regime=json.dumps(regimes))
     if single:
         ds = ds.isel(config=0)
     return ds
@@ -199,13 +216,13 @@ def run_available(
     With ``method="exact"`` the SGD configs use the exact recursion and the others their ODE.
     ``attrs["has_theory"]`` lists which configs have a curve.
     """
-    if method not in METHODS:
-        raise ConfigError("method", f"expected one of {METHODS}, got {method!r}")
-    ok = [i for i, o in enumerate(optimizers) if law_for(o) is not None]
+    if method not in ("ode", "exact"):
+        raise ConfigError("method", f"expected 'ode' or 'exact', got {method!r}")
+    ok = [i for i, o in enumerate(optimizers) if law_for(o, problem) is not None]
     parts = []
     for meth in ("exact", "ode"):
         idx = [i for i in ok if (meth == "exact") == (method == "exact" and
-                                                       law_for(optimizers[i]) is SGDLaw)]
+                                                       law_for(optimizers[i], problem) is SGDLaw)]
         if idx:
             part = run(problem, [optimizers[i] for i in idx], steps, meth,
                        points_per_decade=points_per_decade, **kwargs)

@@ -19,7 +19,7 @@ __all__ = ["limit_risk", "critical_lr"]
 
 
 def _law(problem: Any, optimizer: Any, method: str) -> Any:
-    law = law_for(optimizer)
+    law = law_for(optimizer, problem)
     if law is None:
         raise ConfigError("optimizer", f"no theory for {type(optimizer).__name__}")
     if method not in ("ode", "exact") or (method == "exact" and law is not SGDLaw):

@@ -24,7 +24,8 @@ import numpy as np
 from optdyn.errors import ConfigError
 from optdyn.schedules import Constant
 
-__all__ = ["Law", "Modes", "constant_value", "ModesCache"]
+__all__ = ["Law", "Modes", "constant_value", "ModesCache", "initial_error", "is_matrix",
+           "mode_energy"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +43,24 @@ def constant_value(schedule: Any) -> float | None:
     if isinstance(schedule, Constant):
         return float(np.asarray(schedule.value))
     return None
+
+
+def is_matrix(problem: Any) -> bool:
+    """True for a problem with a matrix parameter (``param_shape == (d, m)``)."""
+    return len(tuple(getattr(problem, "param_shape", ()))) == 2
+
+
+def initial_error(problem: Any) -> np.ndarray:
+    """The initial error in K's eigenbasis: Q^T (theta0 - theta*) (d,) or Q^T (W0 - W*) (d, m)."""
+    if is_matrix(problem):
+        return np.asarray(problem.initial_error_modes, dtype=float)
+    return np.asarray(problem.modes(problem.theta0 - problem.theta_star), dtype=float)
+
+
+def mode_energy(e: np.ndarray) -> np.ndarray:
+    """v_j = (1/2) e_j^2, summed over the outputs of a matrix error (rows e_j): (1/2) rho_j."""
+    e = np.asarray(e, dtype=float)
+    return 0.5 * (e * e if e.ndim == 1 else np.sum(e * e, axis=-1))
 
 
 class ModesCache:
@@ -66,6 +85,10 @@ class Law(abc.ABC):
 
     name: ClassVar[str]
     optimizer_type: ClassVar[type]
+    #: problem kinds the law covers: "vector" (LinearRegression) and/or "matrix" (MatrixRegression)
+    problem_kinds: ClassVar[tuple[str, ...]] = ("vector",)
+    #: where the law is claimed to hold (recorded in every theory result's attributes)
+    regime: ClassVar[str] = ""
 
     @staticmethod
     @abc.abstractmethod
@@ -81,6 +104,12 @@ class Law(abc.ABC):
     @abc.abstractmethod
     def modes(cls, problem: Any) -> Modes:
         """The mode system of this law on ``problem``."""
+
+    @classmethod
+    def modes_for(cls, problem: Any, opt: Any) -> Modes:
+        """The mode system for one optimizer config (laws whose modes depend on the config,
+        e.g. on the batch size, override this; configs are grouped by static fields)."""
+        return cls.modes(problem)
 
     @classmethod
     @abc.abstractmethod

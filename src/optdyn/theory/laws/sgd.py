@@ -16,6 +16,11 @@ convention), exact in expectation at any gamma, B and d:
     v_j <- [(1 - gamma lambda_j)^2 + gamma^2 lambda_j^2 / B] v_j
            + (gamma^2 / B) lambda_j (R + sigma^2 / 2)
 
+Matrix least squares (spec muon.md 2.1; W in R^(d x m), m outputs, x ~ N(0, K)): by Isserlis,
+E[G G^T] = ((B + 1)/B) K S K + (2R_tot / B) K with S = Delta Delta^T, 2R_tot = tr(Delta^T K Delta)
++ m sigma^2, so the diagonal of Q^T S Q closes exactly and the same recursion and ODE hold for
+v_j = (1/2) rho_j = (1/2) ||q_j^T Delta||^2 with sigma^2 replaced by E||eps||^2 = m sigma^2.
+
 Limit risks and critical rates at constant gamma:
     ODE:   R_inf = gamma sigma^2 Tr K / (4B - 2 gamma Tr K),  stable iff gamma < 2B / Tr K;
     exact: S = sum_j (gamma/B) lambda_j / (2 - gamma lambda_j (1 + 1/B)),
@@ -35,7 +40,15 @@ from scipy.optimize import brentq
 
 from optdyn.errors import ConfigError
 from optdyn.optimizers import SGD
-from optdyn.theory.laws.base import Law, Modes, ModesCache, constant_value
+from optdyn.theory.laws.base import (
+    Law,
+    Modes,
+    ModesCache,
+    constant_value,
+    initial_error,
+    is_matrix,
+    mode_energy,
+)
 
 __all__ = ["SGDLaw"]
 
@@ -44,8 +57,7 @@ _CACHE = ModesCache()
 
 def _sgd_modes(problem: Any) -> Modes:
     lam = np.asarray(problem.eigenvalues, dtype=float)
-    e = problem.modes(problem.theta0 - problem.theta_star)
-    return Modes(weights=lam, drift=lam, loads=lam, v0=0.5 * e * e)
+    return Modes(weights=lam, drift=lam, loads=lam, v0=mode_energy(initial_error(problem)))
 
 
 class SGDLaw(Law):
@@ -53,6 +65,9 @@ class SGDLaw(Law):
 
     name = "sgd"
     optimizer_type = SGD
+    problem_kinds = ("vector", "matrix")
+    regime = ("SGD: the ODE holds for lr Tr K / B small (high dimension); the exact recursion is "
+              "exact in expectation for Gaussian inputs at any lr, B and d")
 
     @staticmethod
     def coeff(k, r, p):
@@ -61,6 +76,10 @@ class SGDLaw(Law):
 
     @classmethod
     def check(cls, problem: Any, opt: Any, where: str) -> None:
+        if is_matrix(problem) and problem.normalize_by_m:
+            raise ConfigError("normalize_by_m", "the SGD theory of matrix least squares is "
+                              "written for the unnormalised loss; use normalize_by_m=False and "
+                              "lr / m")
         if not np.all(np.asarray(opt.momentum) == 0):
             raise ConfigError(f"{where}.momentum", "the SGD theory here is for momentum = 0")
         m2 = problem.noise_second_moment

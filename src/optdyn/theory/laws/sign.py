@@ -28,7 +28,14 @@ from optdyn.errors import ConfigError
 from optdyn.optimizers import SignSGD
 from optdyn.theory.factors import sign_drift
 from optdyn.theory.laws._noise_scale import noise_scale2
-from optdyn.theory.laws.base import Law, Modes, ModesCache, constant_value
+from optdyn.theory.laws.base import (
+    Law,
+    Modes,
+    ModesCache,
+    constant_value,
+    initial_error,
+    mode_energy,
+)
 from optdyn.theory.tables import log_table, table_eval
 
 __all__ = ["SignSGDLaw", "sign_modes", "sign_table"]
@@ -38,10 +45,10 @@ _CACHE = ModesCache()
 
 def sign_modes(problem: Any) -> Modes:
     """Eigen-decomposition of M = D^(-1/4) K D^(-1/4) and the arcsine-law noise loads."""
-    e = np.asarray(problem.theta0 - problem.theta_star, dtype=float)
+    e = initial_error(problem)  # rows e_j: one per eigen-direction (a matrix: m outputs)
     if problem.basis is None:
         lam = np.sqrt(problem.eigenvalues)
-        return Modes(weights=lam, drift=lam, loads=lam, v0=0.5 * lam * e * e)
+        return Modes(weights=lam, drift=lam, loads=lam, v0=lam * mode_energy(e))
     k = problem.K
     diag = np.diag(k).copy()
     if np.any(diag <= 0):
@@ -58,8 +65,9 @@ def sign_modes(problem: Any) -> Modes:
     k_sigma = (2.0 / np.pi) * np.arcsin(corr)
     dw = diag[:, None] ** 0.25 * w  # D^(1/4) W
     q = np.einsum("ij,ij->j", dw, k_sigma @ dw)
+    e = problem.basis @ e  # back to the original coordinates
     proj = dw.T @ e  # W^T D^(1/4) e
-    return Modes(weights=lam, drift=lam, loads=np.clip(q, 0.0, None), v0=0.5 * proj * proj)
+    return Modes(weights=lam, drift=lam, loads=np.clip(q, 0.0, None), v0=mode_energy(proj))
 
 
 @functools.lru_cache(maxsize=64)
