@@ -62,7 +62,8 @@ def test_kappa0_solves_the_batch_equation_and_its_power_law_limit():
         assert k0 == pytest.approx(power_law_kappa0(1.0, b), rel=0.01)
         # the spec's leading order (C / B)^(2 alpha) is off by O(1/B)
         assert k0 < (math.pi / 2 / b) ** 2
-    assert kappa0(lam[:8], 8) == 0.0 and kappa0(lam[:8], 7) > 0 and np.all(projector_loads(lam[:8], 10) == 1.0)
+    assert kappa0(lam[:8], 8) == 0.0 and kappa0(lam[:8], 7) > 0
+    assert np.all(projector_loads(lam[:8], 10) == 1.0)
 
 
 def test_f_b_against_monte_carlo_square_root():
