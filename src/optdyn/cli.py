@@ -1,6 +1,7 @@
 """The ``optdyn`` command line: ``optdyn run EXPERIMENT.toml``, ``optdyn demo``,
 ``optdyn reproduce NAME`` (``--list`` for the names), ``optdyn spectrum ACT N0 N1 M``
-(conjugate-kernel spectra, see :mod:`optdyn.rmt.cli`), ``--version``."""
+(conjugate-kernel spectra, see :mod:`optdyn.rmt.cli`), ``optdyn phases`` (the SignSGD/SignSVD
+phase diagram, see :mod:`optdyn.theory.phases_cli`), ``--version``."""
 
 from __future__ import annotations
 
@@ -82,12 +83,17 @@ def main(argv: list[str] | None = None) -> int:
     from optdyn.rmt import cli as rmt_cli
 
     rmt_cli.add_parser(sub)
+    from optdyn.theory import phases_cli
+
+    phases_cli.add_parser(sub)
     args = parser.parse_args(argv)
 
     if args.command == "reproduce":
         return _reproduce(args)
     if args.command == "spectrum":
         return rmt_cli.main(args)
+    if args.command == "phases":
+        return phases_cli.main(args)
 
     from optdyn.config import load_experiment
 

@@ -1,0 +1,53 @@
+"""The (alpha, beta) phase map of SignSGD against SignSVD (arXiv 2605.09552)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib.colors import ListedColormap
+
+__all__ = ["phase_map"]
+
+_COLORS = ["#4c72b0", "#dddddd", "#dd8452"]  # SignSGD-favoured, trade-off, SignSVD-favoured
+
+
+def _edges(v: np.ndarray) -> np.ndarray:
+    mid = 0.5 * (v[1:] + v[:-1])
+    return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+
+
+def phase_map(ds: xr.Dataset, ax: Any = None, spots: xr.Dataset | None = None,
+              title: str | None = None) -> Any:
+    """Draw ``ds.label`` over (alpha, beta) with the candidate lines 2 alpha = 1, alpha = 1 and
+    2 alpha + 2 beta = 1; ``spots`` (from :func:`optdyn.theory.phases.spot_check`) are marked
+    with the simulated winner (o: agrees with theory, x: disagrees)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.6, 4.4), constrained_layout=True)
+    a, b = ds.alpha.values, ds.beta.values
+    lab = ds.label.values.T  # (beta, alpha)
+    ax.pcolormesh(_edges(a), _edges(b), np.ma.masked_invalid(lab),
+                  cmap=ListedColormap(_COLORS), vmin=-1.5, vmax=1.5, shading="flat")
+    aa = np.linspace(_edges(a)[0], _edges(a)[-1], 200)
+    ax.axvline(0.5, color="k", ls=":", lw=1.2, label="2α = 1")
+    ax.axvline(1.0, color="k", ls="--", lw=1.2, label="α = 1")
+    ax.plot(aa, 0.5 - aa, color="k", ls="-", lw=1.0, label="2α + 2β = 1")
+    if spots is not None:
+        for i in range(spots.sizes["point"]):
+            s = spots.isel(point=i)
+            win = _COLORS[2] if float(s.sim_log_ratio) > 0 else _COLORS[0]
+            ax.scatter(float(s.alpha), float(s.beta), s=90, c=win, edgecolors="k",
+                       marker="o" if bool(s.agree) else "X", zorder=5)
+    ax.set_xlim(_edges(a)[0], _edges(a)[-1])
+    ax.set_ylim(_edges(b)[0], _edges(b)[-1])
+    ax.set_xlabel("α (λ_j = j^(-2α))")
+    ax.set_ylabel("β (target j^(-β))")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in _COLORS]
+    leg1 = ax.legend(handles, ["SignSGD-favoured", "trade-off", "SignSVD-favoured"],
+                     loc="upper right", fontsize=7, framealpha=0.9)
+    ax.add_artist(leg1)
+    ax.legend(loc="lower right", fontsize=7, framealpha=0.9)
+    ax.set_title(title or f"phases, d={ds.attrs.get('d')}, σ={ds.attrs.get('sigma')}")
+    return ax

@@ -1,0 +1,299 @@
+"""Figures of "Phases of Muon: When Muon Eclipses SignSGD" (arXiv 2605.09552), rebuilt.
+
+The paper's body was not available (spec muon.md section 0): sizes, batch sizes, rates and
+horizons here are this project's choices, stated in each caption, and the theory is the spec's
+derivation (:mod:`optdyn.theory.matrix_profiles`, :mod:`optdyn.theory.laws.matrix`,
+:mod:`optdyn.theory.phases`), checked against the simulation engine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from optdyn import simulate, theory  # noqa: E402
+from optdyn.optimizers import SignSGD, SignSVD  # noqa: E402
+from optdyn.plot.curves import save_figure  # noqa: E402
+from optdyn.plot.phases import phase_map  # noqa: E402
+from optdyn.problems import MatrixRegression  # noqa: E402
+from optdyn.problems.matrix_regression import PowerLawTarget, RandomTarget  # noqa: E402
+from optdyn.problems.spectra import power_law  # noqa: E402
+from optdyn.reproduce import figure, write_caption  # noqa: E402
+from optdyn.simulate.moments import update_moments  # noqa: E402
+from optdyn.theory.matrix_profiles import a_B, f_B, kappa0, signsgd_profile  # noqa: E402
+from optdyn.theory.phases import LABELS, phase_diagram, spot_check  # noqa: E402
+
+__all__ = ["decay_rates", "isotropic_match", "slope"]
+
+
+def slope(x: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares slope of log y against log x."""
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+# ---------------------------------------------------------------------- muon-preconditioning
+def decay_rates(d: int = 128, m: int = 256, alpha: float = 1.0, sigma: float = 0.3,
+                svd_batches: tuple[int, ...] = (4, 16, 64), sgd_batches: tuple[int, ...] = (1, 16),
+                n_batches: int = 1500) -> xr.Dataset:
+    """Per-mode decay rates r_j = E<Delta_j, U_j> sqrt(2R_tot) / rho_j of one update, measured by
+    Monte Carlo (:func:`optdyn.simulate.moments.update_moments`) from rho_j = 1 for every mode
+    (orthonormal output directions, Haar basis, noise-dominated), with the theory profiles
+    f_B(lambda) (SignSVD) and a_B sqrt(m) (Q^T D^(-1/2) Q)_jj lambda_j (SignSGD)."""
+    p = MatrixRegression(d, m, eigenvalues=power_law(d, alpha),
+                         target=PowerLawTarget(0.0, directions="orthogonal"), sigma=sigma)
+    lam = p.eigenvalues
+    rows = []
+    for meth, bs in (("SignSVD", svd_batches), ("SignSGD", sgd_batches)):
+        for b in bs:
+            opt = SignSVD(1.0, batch_size=b, method="qr") if meth == "SignSVD" else SignSGD(
+                1.0, batch_size=b)
+            mc = update_moments(p, opt, n_batches=n_batches, chunk=100)
+            th = f_B(lam, b) if meth == "SignSVD" else signsgd_profile(p, b)[0]
+            rows.append(xr.Dataset(
+                {"rate": ("mode", mc.decay_rate.values), "rate_se": ("mode", (
+                    mc.drift_se.values * mc.attrs["s"] / mc.rho.values)),
+                 "theory": ("mode", th)},
+                coords={"mode": mc.mode.values, "eigenvalue": ("mode", lam)}
+            ).expand_dims(case=[f"{meth} B={b}"]).assign_coords(
+                method=("case", [meth]), batch_size=("case", [b]),
+                kappa0=("case", [kappa0(lam, b) if meth == "SignSVD" else np.nan])))
+    ds = xr.concat(rows, dim="case")
+    ds.attrs.update(d=d, m=m, alpha=alpha, sigma=sigma, n_batches=n_batches)
+    return ds
+
+
+def _fit_slopes(ds: xr.Dataset) -> dict[str, dict[str, float]]:
+    lam = ds.eigenvalue.values
+    out = {}
+    for case in ds.case.values:
+        c = ds.sel(case=case)
+        r = c.rate.values
+        res = {}
+        if str(c.method.values) == "SignSVD":
+            k0 = float(c.kappa0)
+            hi = (lam > 10 * k0) & (np.arange(lam.size) > 0)
+            lo = (lam < k0 / 10) & (lam > k0 / 300)
+            if hi.sum() >= 5 and np.all(r[hi] > 0):
+                res["above kappa_0"] = slope(lam[hi], r[hi])
+            if lo.sum() >= 5 and np.all(r[lo] > 0):
+                res["below kappa_0"] = slope(lam[lo], r[lo])
+        else:
+            top = np.arange(lam.size) < 16
+            res["top 16 modes"] = slope(lam[top], r[top])
+        out[str(case)] = res
+    return out
+
+
+@figure("muon-preconditioning", "per-mode decay rate against lambda: SignSVD's sqrt(K) above "
+        "kappa_0(B) and SGD-like below, SignSGD's lambda for every B (Monte Carlo vs theory)")
+def muon_preconditioning(out: Path) -> list[Path]:
+    t0 = time.perf_counter()
+    ds = decay_rates()
+    slopes = _fit_slopes(ds)
+    lam = ds.eigenvalue.values
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), constrained_layout=True)
+    colors = plt.cm.viridis(np.linspace(0, 0.85, ds.sizes["case"]))
+    for i, case in enumerate(ds.case.values):
+        c = ds.sel(case=case)
+        ax = axes[0] if str(c.method.values) == "SignSVD" else axes[1]
+        ok = c.rate.values > 0
+        ax.loglog(lam[ok], c.rate.values[ok], ".", color=colors[i], ms=4,
+                  label=f"{case} (Monte Carlo)")
+        ax.loglog(lam, c.theory.values, "-", color=colors[i], lw=1.2)
+        if np.isfinite(c.kappa0):
+            ax.axvline(float(c.kappa0), color=colors[i], ls=":", lw=1)
+    ref = lam / lam[0]
+    axes[0].loglog(lam, 3 * np.sqrt(ref), "k--", lw=0.8, label="slope 1/2")
+    axes[0].loglog(lam, 3 * ref, "k-.", lw=0.8, label="slope 1")
+    axes[1].loglog(lam, 30 * ref, "k-.", lw=0.8, label="slope 1")
+    axes[0].set_title("SignSVD: f_B(λ) (lines), κ₀(B) (dotted)")
+    axes[1].set_title("SignSGD (Haar basis): a_B √m λ (lines)")
+    for ax in axes:
+        ax.set_xlabel("eigenvalue λ_j")
+        ax.set_ylabel("decay rate r_j = E<Δ_j,U_j> √(2R)/ρ_j")
+        ax.legend(fontsize=7)
+    paths = [save_figure(fig, out / "muon-preconditioning.png")]
+    ds.to_netcdf(out / "muon-preconditioning.nc")
+    paths.append(out / "muon-preconditioning.nc")
+    lines = [f"Matrix least squares d={ds.attrs['d']}, m={ds.attrs['m']}, lambda_j = j^-2 "
+             f"(alpha = {ds.attrs['alpha']}), Haar basis, sigma = {ds.attrs['sigma']} "
+             "(noise-dominated), rho_j = 1 for every mode with orthonormal output directions. "
+             f"Decay rates from {ds.attrs['n_batches']} batches per case.", "",
+             "| case | fitted log-log slope of r_j against lambda_j |", "|---|---|"]
+    for case, res in slopes.items():
+        lines.append(f"| {case} | " + ", ".join(f"{k}: {v:.3f}" for k, v in res.items()) + " |")
+    rel = []
+    for case in ds.case.values:
+        c = ds.sel(case=case)
+        sel = np.arange(lam.size)[1:40]
+        gap = np.median(np.abs(c.rate.values[sel] / c.theory.values[sel] - 1))
+        rel.append(f"{case}: {gap:.3f}")
+    lines += ["", "Median relative gap Monte Carlo vs theory profile, modes 2-40: " +
+              "; ".join(rel) + ".",
+              "Expected (spec A2-A4): SignSVD slope 1/2 above kappa_0(B), 1 below, the "
+              "crossover moving with kappa_0(B); SignSGD slope 1 for every B (B rescales only "
+              f"through a_B: a_16/a_1 = {a_B(16) / a_B(1):.3f}).",
+              f"Wall time {time.perf_counter() - t0:.0f} s."]
+    paths.append(write_caption(out, "muon-preconditioning", "Per-mode decay rates of SignSVD "
+                               "and SignSGD", lines))
+    return paths
+
+
+# --------------------------------------------------------------------------- muon-isotropic
+def isotropic_match(d: int = 128, m: int = 256, batch_size: int = 16, steps: int = 2000,
+                    seeds: int = 3, lr_svd: float = 0.05) -> dict:
+    """K = I: SignSVD at ``lr_svd`` and SignSGD at the drift-matched rate, run for tau times as
+    many steps, have the same risk curve after the time rescaling k -> tau k (spec 2.5).
+
+    Template profiles for K = I: SignSVD drift f = f_B(1) (= B / sqrt(d) for B << d), noise
+    B / d per mode; SignSGD drift a_B sqrt(m), noise m. Over tau SignSGD steps at lr_sgd =
+    lr_svd f / (a_B sqrt(m) tau) the drift equals one SignSVD step's, and the noise does too when
+    tau = f^2 d / (a_B^2 B) (= B / a_B^2 for B << d): the methods differ by a constant only."""
+    p = MatrixRegression(d, m, target=RandomTarget(math.sqrt(d)), sigma=0.0)
+    b = batch_size
+    f = float(f_B(np.ones(d), b)[0])
+    tau = f * f * d / (a_B(b) ** 2 * b)
+    lr_sgd = lr_svd * f / (a_B(b) * math.sqrt(m) * tau)
+    svd = simulate.run(p, SignSVD(lr_svd, batch_size=b, method="qr"), steps, seeds=seeds)
+    sgd_steps = int(round(tau * steps))
+    sgd = simulate.run(p, SignSGD(lr_sgd, batch_size=b), sgd_steps, seeds=seeds)
+    th_svd = theory.run(p, SignSVD(lr_svd, batch_size=b), steps)
+    th_sgd = theory.run(p, SignSGD(lr_sgd, batch_size=b), sgd_steps)
+    # compare SignSGD at steps tau k with SignSVD at k (interpolated in log-log)
+    k = svd.step.values[1:]
+    r_svd = svd.risk.mean("seed").values[1:]
+    r_sgd = np.exp(np.interp(np.log(tau * k), np.log(sgd.step.values[1:]),
+                             np.log(sgd.risk.mean("seed").values[1:])))
+    # unmatched: SignSGD at the same lr-drift but without the time rescaling
+    same_time = np.exp(np.interp(np.log(k), np.log(sgd.step.values[1:]),
+                                 np.log(sgd.risk.mean("seed").values[1:])))
+    return {"problem": p, "tau": tau, "lr_sgd": lr_sgd, "lr_svd": lr_svd, "svd": svd, "sgd": sgd,
+            "th_svd": th_svd, "th_sgd": th_sgd, "k": k, "r_svd": r_svd, "r_sgd_rescaled": r_sgd,
+            "r_sgd_same_steps": same_time,
+            "gap": float(np.mean(np.abs(r_sgd / r_svd - 1))),
+            "gap_unscaled": float(np.mean(np.abs(same_time / r_svd - 1)))}
+
+
+@figure("muon-isotropic", "K = I: SignSVD and SignSGD risk curves coincide after a constant "
+        "rescaling of learning rate and time (noise ratio B / a_B^2)")
+def muon_isotropic(out: Path) -> list[Path]:
+    t0 = time.perf_counter()
+    res = {b: isotropic_match(batch_size=b, lr_svd=lr) for b, lr in ((1, 0.3), (16, 0.05))}
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), constrained_layout=True)
+    for ax, (b, r) in zip(axes, res.items(), strict=True):
+        ax.loglog(r["k"], r["r_svd"], "-", color="C1", label=f"SignSVD lr={r['lr_svd']:.3g}")
+        ax.loglog(r["k"], r["r_sgd_rescaled"], "--", color="C0",
+                  label=f"SignSGD lr={r['lr_sgd']:.3g} at step τk (τ={r['tau']:.3f})")
+        ax.loglog(r["k"], r["r_sgd_same_steps"], ":", color="C0", label="SignSGD at step k")
+        ax.loglog(r["th_svd"].step.values[1:], r["th_svd"].risk.values[1:], "k-", lw=0.6,
+                  label="template theory (SignSVD)")
+        ax.set_title(f"K = I, d=128, m=256, B={b}: mean gap after rescaling {r['gap']:.3f}")
+        ax.set_xlabel("SignSVD step k")
+        ax.set_ylabel("risk")
+        ax.legend(fontsize=7)
+    paths = [save_figure(fig, out / "muon-isotropic.png")]
+    data = xr.Dataset({f"B{b}_{n}": ("k" + str(b), r[n]) for b, r in res.items()
+                       for n in ("r_svd", "r_sgd_rescaled", "r_sgd_same_steps")},
+                      coords={f"k{b}": r["k"] for b, r in res.items()})
+    data.to_netcdf(out / "muon-isotropic.nc")
+    paths.append(out / "muon-isotropic.nc")
+    lines = ["K = I (d=128, m=256), W* with i.i.d. entries (||W*||_F = sqrt(d)), sigma = 0, "
+             "W0 = 0, 3 seeds. SignSGD runs at the drift-matched rate for tau = f^2 d / (a_B^2 B) "
+             "(= B / a_B^2 for B << d) as many steps (spec 2.5).", "",
+             "| B | tau = f^2 d/(a_B^2 B) | lr SignSVD | lr SignSGD | "
+             "mean |R_SignSGD(tau k)/R_SignSVD(k) - 1| | same without time rescaling |",
+             "|---|---|---|---|---|---|"]
+    for b, r in res.items():
+        lines.append(f"| {b} | {r['tau']:.4f} | {r['lr_svd']:.3g} | {r['lr_sgd']:.3g} | "
+                     f"{r['gap']:.3f} | {r['gap_unscaled']:.3f} |")
+    lines.append(f"\nWall time {time.perf_counter() - t0:.0f} s.")
+    paths.append(write_caption(out, "muon-isotropic", "Isotropic data: SignSGD = SignSVD up to "
+                               "a constant", lines))
+    return paths
+
+
+# ------------------------------------------------------------------------------ muon-phases
+_ALPHAS = (0.3, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+_BETAS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+_SPOTS = ((0.5, 0.1), (1.5, 0.5), (1.0, 1.5), (0.5, 2.0))
+
+
+@figure("muon-phases", "(alpha, beta) phase map of SignSGD vs SignSVD from the template theory "
+        "at d and 2d, spot-checked by simulation, and best rate against horizon")
+def muon_phases(out: Path) -> list[Path]:
+    t0 = time.perf_counter()
+    sigma = 0.5
+    maps = {d: phase_diagram(_ALPHAS, _BETAS, d=d, sigma=sigma, progress=False)
+            for d in (128, 256)}
+    spots = spot_check(maps[256], _SPOTS, batch_size=16, horizon=1000)
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.8), constrained_layout=True)
+    phase_map(maps[128], axes[0], title=f"d=128, m=256, σ={sigma}")
+    phase_map(maps[256], axes[1], spots=spots, title=f"d=256, m=512, σ={sigma} (+ simulation)")
+    # A7: best constant rate against the horizon
+    ds = maps[256]
+    sel = dict(alpha=1.0, beta=0.5, batch_size=16)
+    hs = ds.horizon.values
+    lr_slopes = {}
+    for meth, c in (("signsgd", "C0"), ("signsvd", "C1")):
+        g = ds.best_lr.sel(method=meth).sel(sel).values
+        lr_slopes[meth] = slope(hs, g)
+        axes[2].loglog(hs, g / g[0], "o-", color=c,
+                       label=f"{meth}: slope {lr_slopes[meth]:.3f}")
+    axes[2].set_xlabel("horizon T (steps)")
+    axes[2].set_ylabel("best constant lr / its value at T=100")
+    axes[2].set_title("α=1, β=0.5, B=16, d=256: lr*(T)")
+    axes[2].legend(fontsize=8)
+    paths = [save_figure(fig, out / "muon-phases.png")]
+    for d, m in maps.items():
+        m.to_netcdf(out / f"muon-phases-d{d}.nc")
+        paths.append(out / f"muon-phases-d{d}.nc")
+    spots.to_netcdf(out / "muon-phases-spots.nc")
+    paths.append(out / "muon-phases-spots.nc")
+    l128, l256 = maps[128].label.values, maps[256].label.values
+    valid = np.isfinite(l128) & np.isfinite(l256)
+    agree = float(np.mean(l128[valid] == l256[valid]))
+    counts = {d: {LABELS[k]: int(np.sum(mp.label.values == k)) for k in LABELS}
+              for d, mp in maps.items()}
+    lines = [f"Template theory (optdyn.theory.laws.matrix; noise-dominated regime, sigma = "
+             f"{sigma}), Haar basis, W0 = 0, m = 2d; B in {{1, 4, 16, 64}}, T in {{1e2, 1e3, 1e4, "
+             "1e5}}; best constant lr over a geometric grid (4 per decade) per method, B and T; "
+             "label = sign of log R_SignSGD - log R_SignSVD over all (B, T), ties |.| < 0.02 "
+             "ignored.", "",
+             f"Label counts: d=128 {counts[128]}; d=256 {counts[256]}.",
+             f"Labels equal at d=128 and d=256 on {agree:.0%} of the {int(valid.sum())} points.",
+             f"Theory time: d=128 {maps[128].attrs['elapsed_s']:.0f} s, d=256 "
+             f"{maps[256].attrs['elapsed_s']:.0f} s ({int(valid.sum())} points x 2 methods x 4 B, "
+             "one vmapped integration per (point, method, B)).", "",
+             "Map (d=256; rows alpha, columns beta; +1 SignSVD-favoured, -1 SignSGD-favoured, "
+             "0 trade-off):", "", "| alpha \\ beta | " + " | ".join(f"{b:g}" for b in _BETAS)
+             + " |", "|---" * (len(_BETAS) + 1) + "|"]
+    for ia, a in enumerate(_ALPHAS):
+        lines.append(f"| {a:g} | " + " | ".join(
+            "" if not np.isfinite(v) else f"{int(v):+d}" for v in l256[ia]) + " |")
+    lines += ["", "Spot checks by simulation (d=256, m=512, B=16, T=1000, 3 seeds, each method "
+              "at the theory's best lr x {0.5, 1, 2}):", "",
+              "| alpha | beta | R_SignSGD sim | theory | R_SignSVD sim | theory | "
+              "log ratio sim | theory | same winner |", "|---|---|---|---|---|---|---|---|---|"]
+    for i in range(spots.sizes["point"]):
+        s = spots.isel(point=i)
+        lines.append(
+            f"| {float(s.alpha):g} | {float(s.beta):g} | {float(s.sim_risk[0]):.3g} | "
+            f"{float(s.theory_risk[0]):.3g} | {float(s.sim_risk[1]):.3g} | "
+            f"{float(s.theory_risk[1]):.3g} | {float(s.sim_log_ratio):+.2f} | "
+            f"{float(s.theory_log_ratio):+.2f} | {bool(s.agree)} |")
+    lines += ["", f"Best lr against horizon (alpha=1, beta=0.5, B=16, d=256): log-log slope "
+              f"SignSGD {lr_slopes['signsgd']:.3f}, SignSVD {lr_slopes['signsvd']:.3f}.",
+              "Candidate lines drawn: " + "; ".join(json.loads(
+                  maps[256].attrs["candidate_lines"])) + " (spec 2.7 [I]).",
+              f"Wall time {time.perf_counter() - t0:.0f} s."]
+    paths.append(write_caption(out, "muon-phases", "Phases of SignSGD vs SignSVD", lines))
+    return paths

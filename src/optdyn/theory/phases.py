@@ -1,0 +1,242 @@
+"""The (alpha, beta) phase diagram of SignSGD against stochastic SignSVD (Muon's idealisation).
+
+Paquette, Marshall, Benigni, Wang, Agarwala, Paquette, "Phases of Muon: When Muon Eclipses
+SignSGD", arXiv 2605.09552: on matrix least squares with a power-law covariance lambda_j =
+j^(-2 alpha) (generic, Haar eigenbasis) and target W* = Q diag(j^(-beta)) V (2 alpha + 2 beta > 1),
+the plane splits into a SignSGD-favoured phase, a SignSVD-favoured phase and a trade-off phase.
+The paper's boundary equations were not available, so this module computes the diagram by the
+acceptance procedure of spec muon.md 3.2:
+
+1. for each (alpha, beta), each method and batch size B, integrate the method's template law
+   (:mod:`optdyn.theory.laws.matrix`; vectorised over a geometric grid of constant learning rates
+   spanning the useful range, see :func:`lr_grid`) to the largest horizon;
+2. R_method(T, B) = min over the grid of R(T; lr, B), and lr*(T, B) its argmin;
+3. label the point by the sign of log R_SignSGD - log R_SignSVD over all (T, B) (ties within
+   ``tie`` ignored): always > 0 SignSVD-favoured (+1), always < 0 SignSGD-favoured (-1), mixed
+   trade-off (0).
+
+Candidate boundary lines (spec 2.7 [I]): 2 alpha = 1 (trace class), alpha = 1 (SignSVD's
+top-mode noise sum), 2 alpha + 2 beta = 1 (finite initial risk). :func:`spot_check` simulates a
+sample of points (d >= 256, m >= 2d, 3 seeds) at the theory's best rates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+from optdyn.errors import ConfigError
+from optdyn.optimizers import SignSGD, SignSVD
+from optdyn.problems import MatrixRegression
+from optdyn.theory.laws.matrix import MatrixSignSGDLaw, SignSVDLaw
+from optdyn.theory.matrix_profiles import a_B, f_B
+
+__all__ = ["METHODS", "LABELS", "lr_grid", "best_rates", "phase_diagram", "spot_check",
+           "candidate_lines"]
+
+METHODS = ("signsgd", "signsvd")
+LABELS = {-1: "SignSGD-favoured", 0: "trade-off", 1: "SignSVD-favoured"}
+_OPT = {"signsgd": SignSGD, "signsvd": SignSVD}
+
+
+def candidate_lines() -> dict[str, str]:
+    """The candidate boundaries drawn on the map (spec muon.md 2.7 and 3.2, unverified [I])."""
+    return {"2 alpha = 1": "trace class: the SGD-noise sum tr K is finite iff 2 alpha > 1",
+            "alpha = 1": "SignSVD's top-mode noise sum sum_j sqrt(lambda_j) = sum_j j^-alpha "
+                         "converges iff alpha > 1",
+            "2 alpha + 2 beta = 1": "the initial risk sum_j j^(-2 alpha - 2 beta) is finite"}
+
+
+def _problem(alpha: float, beta: float, d: int, m: int, sigma: float, seed: int
+             ) -> MatrixRegression:
+    return MatrixRegression.power_law(d, m, alpha, beta, sigma=sigma, basis_seed=seed, seed=seed)
+
+
+def lr_grid(problem: MatrixRegression, method: str, batch_size: int, horizon: int,
+            per_decade: int = 4) -> np.ndarray:
+    """Geometric grid of constant rates from barely moving the top mode over the horizon to
+    10x the rate that moves it by its own size in one step:
+    lr in [0.1 s0 / (g_1 T), 10 s0 / g_1], s0 = sqrt(2 R0 + m sigma^2), g_1 the top drift."""
+    s0 = math.sqrt(2 * problem.initial_risk + problem.noise_second_moment)
+    lam = problem.eigenvalues
+    if method == "signsvd":
+        g1 = float(f_B(lam, batch_size)[0])
+    else:
+        g1 = a_B(batch_size) * math.sqrt(problem.m) * float(lam.max()) / math.sqrt(
+            float(np.mean(lam)))
+    lo, hi = 0.1 * s0 / (g1 * horizon), 10.0 * s0 / g1
+    n = int(math.ceil(per_decade * math.log10(hi / lo))) + 1
+    return np.geomspace(lo, hi, n)
+
+
+def best_rates(problem: MatrixRegression, method: str, batch_size: int,
+               horizons: Sequence[int], per_decade: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(min_lr R(T), argmin lr) at each horizon T for one method and batch size, by the
+    template law integrated over :func:`lr_grid` in one vmapped call."""
+    from optdyn import theory
+
+    horizons = [int(t) for t in horizons]
+    tmax = max(horizons)
+    grid = lr_grid(problem, method, batch_size, tmax, per_decade)
+    opts = [_OPT[method](float(g), batch_size=batch_size) for g in grid]
+    ds = theory.run(problem, opts, tmax, points_per_decade=20)
+    steps = ds.step.values
+    idx = [int(np.argmin(np.abs(steps - t))) for t in horizons]
+    risk = ds.risk.values[:, idx]  # (lr, T)
+    risk = np.where(np.isfinite(risk), risk, np.inf)
+    best = np.argmin(risk, axis=0)
+    return risk[best, np.arange(len(idx))], grid[best]
+
+
+def phase_diagram(
+    alphas: Sequence[float],
+    betas: Sequence[float],
+    *,
+    d: int = 256,
+    m: int | None = None,
+    batch_sizes: Sequence[int] = (1, 4, 16, 64),
+    horizons: Sequence[int] = (100, 1000, 10_000, 100_000),
+    sigma: float = 0.0,
+    tie: float = 0.02,
+    lrs_per_decade: int = 4,
+    seed: int = 0,
+    progress: bool | None = None,
+) -> xr.Dataset:
+    """Best constant-rate risks of SignSGD and SignSVD over an (alpha, beta) grid, and labels.
+
+    Args:
+        alphas, betas: grid of exponents (lambda_j = j^(-2 alpha), target j^(-beta)); points
+            with 2 alpha + 2 beta <= 1 are left NaN (infinite initial risk as d grows).
+        d, m: dimensions (default m = 2d).
+        batch_sizes, horizons: the (B, T) set over which "uniformly" is judged.
+        sigma: label-noise standard deviation.
+        tie: |log R_SignSGD - log R_SignSVD| below it counts as a tie (ignored in the label).
+        lrs_per_decade: density of each method's learning-rate grid.
+        seed: seed of the Haar basis and of the target's output directions.
+        progress: print one line per alpha (default: when stderr is a terminal).
+
+    Returns:
+        Dataset with ``risk`` and ``best_lr`` (method, alpha, beta, batch_size, horizon),
+        ``log_ratio`` = log R_SignSGD - log R_SignSVD, ``label`` (alpha, beta) in {-1, 0, 1}
+        (``attrs["labels"]`` names them), ``edge`` (the best rate sat at a grid end), and attrs
+        with the settings, the candidate lines and the elapsed time.
+    """
+    alphas = np.asarray(alphas, float)
+    betas = np.asarray(betas, float)
+    if alphas.ndim != 1 or betas.ndim != 1 or alphas.size == 0 or betas.size == 0:
+        raise ConfigError("alphas", "alphas and betas must be non-empty 1-D sequences")
+    if np.any(alphas <= 0) or not np.all(np.isfinite(betas)):
+        raise ConfigError("alphas", "alpha must be > 0 and beta finite")
+    m = 2 * d if m is None else m
+    bs = [int(b) for b in batch_sizes]
+    hs = [int(t) for t in horizons]
+    if any(b >= m for b in bs):
+        raise ConfigError("batch_sizes", f"SignSVD's template needs B < m = {m}")
+    if sorted(hs) != hs or hs[0] < 1:
+        raise ConfigError("horizons", "must be increasing positive step counts")
+    show = sys.stderr.isatty() if progress is None else progress
+    shape = (len(METHODS), alphas.size, betas.size, len(bs), len(hs))
+    risk = np.full(shape, np.nan)
+    lr = np.full(shape, np.nan)
+    edge = np.zeros(shape, bool)
+    t0 = time.perf_counter()
+    for ia, a in enumerate(alphas):
+        for ib, b in enumerate(betas):
+            if 2 * a + 2 * b <= 1:
+                continue
+            prob = _problem(a, b, d, m, sigma, seed)
+            for im, meth in enumerate(METHODS):
+                for jb, bsz in enumerate(bs):
+                    r, g = best_rates(prob, meth, bsz, hs, lrs_per_decade)
+                    grid = lr_grid(prob, meth, bsz, max(hs), lrs_per_decade)
+                    risk[im, ia, ib, jb], lr[im, ia, ib, jb] = r, g
+                    edge[im, ia, ib, jb] = (g <= grid[0]) | (g >= grid[-1])
+        if show:
+            print(f"phases: alpha={a:.3g} done ({ia + 1}/{alphas.size}, "
+                  f"{time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    elapsed = time.perf_counter() - t0
+    log_ratio = np.log(risk[0]) - np.log(risk[1])
+    label = _labels(log_ratio, tie)
+    coords = {"method": list(METHODS), "alpha": alphas, "beta": betas, "batch_size": bs,
+              "horizon": hs}
+    ds = xr.Dataset(
+        {"risk": (("method", "alpha", "beta", "batch_size", "horizon"), risk),
+         "best_lr": (("method", "alpha", "beta", "batch_size", "horizon"), lr),
+         "edge": (("method", "alpha", "beta", "batch_size", "horizon"), edge),
+         "log_ratio": (("alpha", "beta", "batch_size", "horizon"), log_ratio),
+         "label": (("alpha", "beta"), label)},
+        coords=coords)
+    ds["risk"].attrs.update(long_name="min over constant lr of the template risk at T")
+    ds["log_ratio"].attrs.update(long_name="log R_SignSGD - log R_SignSVD (> 0: SignSVD wins)")
+    ds["label"].attrs.update(long_name="phase", flag_values=[-1, 0, 1],
+                             flag_meanings="SignSGD-favoured trade-off SignSVD-favoured")
+    ds.attrs.update(
+        kind="theory", method="template (optdyn.theory.laws.matrix)", d=d, m=m, sigma=sigma,
+        tie=tie, seed=seed, lrs_per_decade=lrs_per_decade, elapsed_s=elapsed,
+        labels=json.dumps({str(k): v for k, v in LABELS.items()}),
+        candidate_lines=json.dumps(candidate_lines()),
+        regime=json.dumps({"signsgd": MatrixSignSGDLaw.regime, "signsvd": SignSVDLaw.regime}))
+    return ds
+
+
+def _labels(log_ratio: np.ndarray, tie: float) -> np.ndarray:
+    """+1 / -1 / 0 per (alpha, beta) from the signs over (B, T), ties ignored; NaN where invalid."""
+    flat = log_ratio.reshape(log_ratio.shape[:2] + (-1,))
+    valid = np.all(np.isfinite(flat), axis=-1)
+    pos = np.any(flat > tie, axis=-1)
+    neg = np.any(flat < -tie, axis=-1)
+    lab = np.where(pos & ~neg, 1.0, np.where(neg & ~pos, -1.0, 0.0))
+    return np.where(valid, lab, np.nan)
+
+
+def spot_check(ds: xr.Dataset, points: Sequence[tuple[float, float]], *, batch_size: int,
+               horizon: int, seeds: int = 3, factors: Sequence[float] = (0.5, 1.0, 2.0),
+               progress: bool | None = None) -> xr.Dataset:
+    """Simulate both methods at sampled (alpha, beta) points of a phase diagram.
+
+    Each method runs at the theory's best rate for (``batch_size``, ``horizon``) times each of
+    ``factors`` (a local re-tuning), ``seeds`` seeds, on the diagram's d and m; the simulated
+    winner (best mean risk over the factors) is compared with the theory's.
+
+    Returns:
+        Dataset over ``point`` with ``sim_risk`` and ``theory_risk`` (point, method), and
+        ``sim_log_ratio``, ``theory_log_ratio`` and ``agree`` (same sign).
+    """
+    from optdyn import simulate
+
+    d, m, sigma, seed = int(ds.attrs["d"]), int(ds.attrs["m"]), float(ds.attrs["sigma"]), int(
+        ds.attrs["seed"])
+    if d < 256 or m < 2 * d:
+        raise ConfigError("d", f"spot checks need d >= 256 and m >= 2d (got d={d}, m={m})")
+    out_sim = np.full((len(points), 2), np.nan)
+    out_th = np.full((len(points), 2), np.nan)
+    for ip, (a, b) in enumerate(points):
+        prob = _problem(a, b, d, m, sigma, seed)
+        sel = dict(alpha=a, beta=b, batch_size=batch_size, horizon=horizon)
+        for im, meth in enumerate(METHODS):
+            g = float(ds.best_lr.sel(method=meth).sel(sel, method="nearest"))
+            opts = [_OPT[meth](g * f, batch_size=batch_size,
+                               **({"method": "qr"} if meth == "signsvd" else {}))
+                    for f in factors]
+            sim = simulate.run(prob, opts, horizon, seeds=seeds, progress=progress)
+            out_sim[ip, im] = float(sim.risk.isel(step=-1).mean("seed").min())
+            out_th[ip, im] = float(ds.risk.sel(method=meth).sel(sel, method="nearest"))
+    sim_lr = np.log(out_sim[:, 0]) - np.log(out_sim[:, 1])
+    th_lr = np.log(out_th[:, 0]) - np.log(out_th[:, 1])
+    res = xr.Dataset(
+        {"sim_risk": (("point", "method"), out_sim), "theory_risk": (("point", "method"),
+                                                                    out_th),
+         "sim_log_ratio": ("point", sim_lr), "theory_log_ratio": ("point", th_lr),
+         "agree": ("point", np.sign(sim_lr) == np.sign(th_lr))},
+        coords={"point": np.arange(len(points)), "method": list(METHODS),
+                "alpha": ("point", [p[0] for p in points]),
+                "beta": ("point", [p[1] for p in points])})
+    res.attrs.update(d=d, m=m, sigma=sigma, batch_size=batch_size, horizon=horizon, seeds=seeds,
+                     factors=json.dumps(list(factors)))
+    return res

@@ -1,0 +1,104 @@
+"""The SignSGD/SignSVD phase diagram, `optdyn phases`, and acceptance A5-A7 (spec muon.md 4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optdyn import cli, theory
+from optdyn.errors import ConfigError
+from optdyn.optimizers import SignSGD, SignSVD
+from optdyn.problems import MatrixRegression
+from optdyn.reproduce.muon import isotropic_match, slope
+from optdyn.theory.phases import _labels, best_rates, lr_grid, phase_diagram, spot_check
+from optdyn.theory.phases_cli import parse_grid
+
+
+def test_labels_from_signs():
+    lr = np.zeros((2, 2, 2, 2))
+    lr[0, 0] = 1.0  # SignSVD wins everywhere
+    lr[0, 1] = -1.0  # SignSGD everywhere
+    lr[1, 0] = [[1.0, -1.0], [0.5, 0.5]]  # mixed: trade-off
+    lr[1, 1] = [[1.0, 0.01], [0.5, 0.5]]  # a tie is ignored
+    lab = _labels(lr, tie=0.02)
+    np.testing.assert_array_equal(lab, [[1, -1], [0, 1]])
+    lr[1, 1, 0, 0] = np.nan
+    assert np.isnan(_labels(lr, 0.02)[1, 1])
+
+
+def test_best_rates_is_the_minimum_over_the_grid_and_interior():
+    p = MatrixRegression.power_law(32, 64, 1.0, 0.5, sigma=0.3)
+    hs = [100, 1000]
+    for meth, cls in (("signsvd", SignSVD), ("signsgd", SignSGD)):
+        r, g = best_rates(p, meth, 4, hs)
+        grid = lr_grid(p, meth, 4, max(hs))
+        assert grid[0] < g.min() and g.max() < grid[-1]
+        # an independent run at the chosen rate and at 2x either side is no better
+        for t, gt, rt in zip(hs, g, r, strict=True):
+            ds = theory.run(p, [cls(gt * f, batch_size=4) for f in (0.5, 1.0, 2.0)], t)
+            fin = ds.risk.isel(step=-1).values
+            assert fin[1] == pytest.approx(rt, rel=1e-6)
+            assert fin[1] <= fin.min() * (1 + 1e-9)
+
+
+def test_phase_diagram_dataset():
+    ds = phase_diagram([0.3, 1.5], [0.1, 1.0], d=32, batch_sizes=(1, 8), horizons=(100, 1000),
+                       sigma=0.3, progress=False)
+    assert ds.risk.dims == ("method", "alpha", "beta", "batch_size", "horizon")
+    assert np.isnan(ds.label.sel(alpha=0.3, beta=0.1))  # 2 alpha + 2 beta < 1
+    assert set(np.unique(ds.label.values[np.isfinite(ds.label.values)])) <= {-1.0, 0.0, 1.0}
+    assert not ds.edge.values.any()
+    assert ds.attrs["m"] == 64 and "alpha = 1" in ds.attrs["candidate_lines"]
+    # steep spectrum, flat target: SignSVD's square-root preconditioning wins at every (B, T)
+    assert ds.label.sel(alpha=1.5, beta=0.1) == 1
+    with pytest.raises(ConfigError):
+        phase_diagram([1.0], [1.0], d=32, batch_sizes=(64,))
+    with pytest.raises(ConfigError, match="256"):
+        spot_check(ds, [(1.5, 0.1)], batch_size=8, horizon=100)
+
+
+def test_cli_phases(tmp_path, capsys):
+    out = tmp_path / "ph"
+    rc = cli.main(["phases", "--alphas", "0.75,1.5", "--betas", "0.25,1", "--d", "24",
+                   "--batch-sizes", "1,8", "--horizons", "100,1000", "--sigma", "0.3",
+                   "--out", str(out), "--no-progress"])
+    assert rc == 0
+    for name in ("phases.nc", "phases.png", "phases.md"):
+        assert (out / name).stat().st_size > 0
+    assert "Label counts" in capsys.readouterr().out
+    assert cli.main(["phases", "--alphas", "a,b", "--out", str(out)]) == 2
+    assert parse_grid("0:1:3", "x") == [0.0, 0.5, 1.0]
+
+
+def test_a5_isotropic_equivalence_up_to_a_constant():
+    """K = I: after lr and time rescaling by the template's constants, the curves coincide."""
+    r = isotropic_match(d=64, m=128, batch_size=1, steps=600, seeds=2, lr_svd=0.3)
+    assert r["tau"] == pytest.approx(np.pi**2 / 4 * (1 - 1 / 64), rel=0.02)
+    assert r["gap"] < 0.05
+    assert r["gap_unscaled"] > 0.2
+
+
+@pytest.mark.slow
+def test_a6_a7_phase_map_stable_under_doubling_and_lr_slopes():
+    kw = dict(batch_sizes=(1, 4, 16, 64), horizons=(100, 1000, 10_000, 100_000), sigma=0.5,
+              progress=False)
+    alphas, betas = (0.5, 1.0, 1.5, 2.0), (0.1, 0.5, 1.0, 2.0)
+    small = phase_diagram(alphas, betas, d=128, **kw)
+    big = phase_diagram(alphas, betas, d=256, **kw)
+    ok = np.isfinite(small.label.values)
+    assert np.mean(small.label.values[ok] == big.label.values[ok]) >= 0.85
+    assert len(np.unique(big.label.values[ok])) >= 2
+    g = big.best_lr.sel(alpha=1.0, beta=0.5, batch_size=16)
+    hs = big.horizon.values
+    s_sgd, s_svd = slope(hs, g.sel(method="signsgd").values), slope(hs, g.sel(
+        method="signsvd").values)
+    assert s_sgd < 0 and s_svd < 0 and abs(s_sgd - s_svd) > 0.05
+
+
+@pytest.mark.slow
+def test_spot_check_by_simulation_agrees_with_theory_in_the_noise_dominated_regime():
+    ds = phase_diagram([0.5, 1.5], [0.1, 2.0], d=256, batch_sizes=(16,), horizons=(1000,),
+                       sigma=0.5, progress=False)
+    sp = spot_check(ds, [(1.5, 0.1), (0.5, 2.0)], batch_size=16, horizon=1000)
+    assert bool(sp.agree.all())
+    np.testing.assert_allclose(sp.sim_risk.values, sp.theory_risk.values, rtol=0.2)
