@@ -44,7 +44,7 @@ def test_best_rates_is_the_minimum_over_the_grid_and_interior():
 def test_phase_diagram_dataset():
     ds = phase_diagram([0.3, 1.5], [0.1, 1.0], d=32, batch_sizes=(1, 8), horizons=(100, 1000),
                        sigma=0.3, progress=False)
-    assert ds.risk.dims == ("method", "alpha", "beta", "batch_size", "horizon")
+    assert ds.risk.dims == ("optimizer", "alpha", "beta", "batch_size", "horizon")
     assert np.isnan(ds.label.sel(alpha=0.3, beta=0.1))  # 2 alpha + 2 beta < 1
     assert set(np.unique(ds.label.values[np.isfinite(ds.label.values)])) <= {-1.0, 0.0, 1.0}
     assert not ds.edge.values.any()
@@ -90,8 +90,8 @@ def test_a6_a7_phase_map_stable_under_doubling_and_lr_slopes():
     assert len(np.unique(big.label.values[ok])) >= 2
     g = big.best_lr.sel(alpha=1.0, beta=0.5, batch_size=16)
     hs = big.horizon.values
-    s_sgd, s_svd = slope(hs, g.sel(method="signsgd").values), slope(hs, g.sel(
-        method="signsvd").values)
+    s_sgd, s_svd = slope(hs, g.sel(optimizer="signsgd").values), slope(hs, g.sel(
+        optimizer="signsvd").values)
     assert s_sgd < 0 and s_svd < 0 and abs(s_sgd - s_svd) > 0.05
 
 

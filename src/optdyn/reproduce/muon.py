@@ -64,7 +64,7 @@ def decay_rates(d: int = 128, m: int = 256, alpha: float = 1.0, sigma: float = 0
                  "theory": ("mode", th)},
                 coords={"mode": mc.mode.values, "eigenvalue": ("mode", lam)}
             ).expand_dims(case=[f"{meth} B={b}"]).assign_coords(
-                method=("case", [meth]), batch_size=("case", [b]),
+                optimizer=("case", [meth]), batch_size=("case", [b]),
                 kappa0=("case", [kappa0(lam, b) if meth == "SignSVD" else np.nan])))
     ds = xr.concat(rows, dim="case")
     ds.attrs.update(d=d, m=m, alpha=alpha, sigma=sigma, n_batches=n_batches)
@@ -78,7 +78,7 @@ def _fit_slopes(ds: xr.Dataset) -> dict[str, dict[str, float]]:
         c = ds.sel(case=case)
         r = c.rate.values
         res = {}
-        if str(c.method.values) == "SignSVD":
+        if str(c.optimizer.values) == "SignSVD":
             k0 = float(c.kappa0)
             hi = (lam > 10 * k0) & (np.arange(lam.size) > 0)
             lo = (lam < k0 / 10) & (lam > k0 / 300)
@@ -104,7 +104,7 @@ def muon_preconditioning(out: Path) -> list[Path]:
     colors = plt.cm.viridis(np.linspace(0, 0.85, ds.sizes["case"]))
     for i, case in enumerate(ds.case.values):
         c = ds.sel(case=case)
-        ax = axes[0] if str(c.method.values) == "SignSVD" else axes[1]
+        ax = axes[0] if str(c.optimizer.values) == "SignSVD" else axes[1]
         ok = c.rate.values > 0
         ax.loglog(lam[ok], c.rate.values[ok], ".", color=colors[i], ms=4,
                   label=f"{case} (Monte Carlo)")
@@ -244,7 +244,7 @@ def muon_phases(out: Path) -> list[Path]:
     hs = ds.horizon.values
     lr_slopes = {}
     for meth, c in (("signsgd", "C0"), ("signsvd", "C1")):
-        g = ds.best_lr.sel(method=meth).sel(sel).values
+        g = ds.best_lr.sel(optimizer=meth).sel(sel).values
         lr_slopes[meth] = slope(hs, g)
         axes[2].loglog(hs, g / g[0], "o-", color=c,
                        label=f"{meth}: slope {lr_slopes[meth]:.3f}")

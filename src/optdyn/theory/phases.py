@@ -122,7 +122,7 @@ def phase_diagram(
         progress: print one line per alpha (default: when stderr is a terminal).
 
     Returns:
-        Dataset with ``risk`` and ``best_lr`` (method, alpha, beta, batch_size, horizon),
+        Dataset with ``risk`` and ``best_lr`` (optimizer, alpha, beta, batch_size, horizon),
         ``log_ratio`` = log R_SignSGD - log R_SignSVD, ``label`` (alpha, beta) in {-1, 0, 1}
         (``attrs["labels"]`` names them), ``edge`` (the best rate sat at a grid end), and attrs
         with the settings, the candidate lines and the elapsed time.
@@ -163,12 +163,12 @@ def phase_diagram(
     elapsed = time.perf_counter() - t0
     log_ratio = np.log(risk[0]) - np.log(risk[1])
     label = _labels(log_ratio, tie)
-    coords = {"method": list(METHODS), "alpha": alphas, "beta": betas, "batch_size": bs,
+    coords = {"optimizer": list(METHODS), "alpha": alphas, "beta": betas, "batch_size": bs,
               "horizon": hs}
     ds = xr.Dataset(
-        {"risk": (("method", "alpha", "beta", "batch_size", "horizon"), risk),
-         "best_lr": (("method", "alpha", "beta", "batch_size", "horizon"), lr),
-         "edge": (("method", "alpha", "beta", "batch_size", "horizon"), edge),
+        {"risk": (("optimizer", "alpha", "beta", "batch_size", "horizon"), risk),
+         "best_lr": (("optimizer", "alpha", "beta", "batch_size", "horizon"), lr),
+         "edge": (("optimizer", "alpha", "beta", "batch_size", "horizon"), edge),
          "log_ratio": (("alpha", "beta", "batch_size", "horizon"), log_ratio),
          "label": (("alpha", "beta"), label)},
         coords=coords)
@@ -205,7 +205,7 @@ def spot_check(ds: xr.Dataset, points: Sequence[tuple[float, float]], *, batch_s
     winner (best mean risk over the factors) is compared with the theory's.
 
     Returns:
-        Dataset over ``point`` with ``sim_risk`` and ``theory_risk`` (point, method), and
+        Dataset over ``point`` with ``sim_risk`` and ``theory_risk`` (point, optimizer), and
         ``sim_log_ratio``, ``theory_log_ratio`` and ``agree`` (same sign).
     """
     from optdyn import simulate
@@ -220,21 +220,21 @@ def spot_check(ds: xr.Dataset, points: Sequence[tuple[float, float]], *, batch_s
         prob = _problem(a, b, d, m, sigma, seed)
         sel = dict(alpha=a, beta=b, batch_size=batch_size, horizon=horizon)
         for im, meth in enumerate(METHODS):
-            g = float(ds.best_lr.sel(method=meth).sel(sel, method="nearest"))
+            g = float(ds.best_lr.sel(optimizer=meth).sel(sel, method="nearest"))
             opts = [_OPT[meth](g * f, batch_size=batch_size,
                                **({"method": "qr"} if meth == "signsvd" else {}))
                     for f in factors]
             sim = simulate.run(prob, opts, horizon, seeds=seeds, progress=progress)
             out_sim[ip, im] = float(sim.risk.isel(step=-1).mean("seed").min())
-            out_th[ip, im] = float(ds.risk.sel(method=meth).sel(sel, method="nearest"))
+            out_th[ip, im] = float(ds.risk.sel(optimizer=meth).sel(sel, method="nearest"))
     sim_lr = np.log(out_sim[:, 0]) - np.log(out_sim[:, 1])
     th_lr = np.log(out_th[:, 0]) - np.log(out_th[:, 1])
     res = xr.Dataset(
-        {"sim_risk": (("point", "method"), out_sim), "theory_risk": (("point", "method"),
+        {"sim_risk": (("point", "optimizer"), out_sim), "theory_risk": (("point", "optimizer"),
                                                                     out_th),
          "sim_log_ratio": ("point", sim_lr), "theory_log_ratio": ("point", th_lr),
          "agree": ("point", np.sign(sim_lr) == np.sign(th_lr))},
-        coords={"point": np.arange(len(points)), "method": list(METHODS),
+        coords={"point": np.arange(len(points)), "optimizer": list(METHODS),
                 "alpha": ("point", [p[0] for p in points]),
                 "beta": ("point", [p[1] for p in points])})
     res.attrs.update(d=d, m=m, sigma=sigma, batch_size=batch_size, horizon=horizon, seeds=seeds,
