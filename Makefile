@@ -35,6 +35,7 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_theory.py
 	$(PY) benchmarks/bench_simulate.py
+	$(PY) benchmarks/bench_phases.py
 
 clean:
 	rm -rf $(VENV) demo_output
