@@ -25,6 +25,7 @@ _MODULES = (
     "optdyn.reproduce.signsgd",
     "optdyn.reproduce.plrf",
     "optdyn.reproduce.muon",
+    "optdyn.reproduce.muon_practical",
     "optdyn.reproduce.memory",
     "optdyn.reproduce.rmt",
 )
