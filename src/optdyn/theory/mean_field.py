@@ -57,6 +57,7 @@ from optdyn.errors import ConfigError
 from optdyn.optimizers import SGD, Muon, SignSGD, SignSVD
 from optdyn.results import RISK_CONVENTION, common_attrs, step_coords
 from optdyn.simulate.grid import checkpoint_steps
+from optdyn.simulate.moments import update_direction
 from optdyn.theory.laws.base import is_matrix
 from optdyn.theory.matrix_profiles import k_sigma
 
@@ -159,7 +160,6 @@ def _mc_step(problem: Any, parr: dict, a: dict, unit: Any, m_t: jax.Array, phi: 
     optimizer's update (at unit lr) and projected back onto the ansatz."""
     q = a["q"]
     w_star = parr["w_star64"]
-    per_sample = getattr(unit, "per_sample", False)
 
     def one(k):
         kf, kb = jax.random.split(k)
@@ -167,11 +167,8 @@ def _mc_step(problem: Any, parr: dict, a: dict, unit: Any, m_t: jax.Array, phi: 
         z = z / jnp.linalg.norm(z, axis=1, keepdims=True)
         delta_t = m_t + jnp.sqrt(phi)[:, None] * z
         w = w_star + q @ delta_t
-        x, eps = problem.draw(parr, kb, b, jnp.float64)
-        x = problem.rotate(parr, x)
-        grad = problem.gradient(parr, w, (x, eps), per_sample)
-        u, _ = unit.update(grad, unit.init(w), w)
-        u_t = -(q.T @ u)  # the direction U (Delta' = Delta - g U) in the eigenbasis
+        # the direction U (Delta' = Delta - g U) in the eigenbasis
+        u_t = q.T @ update_direction(problem, parr, unit, w, kb, b)
         return u_t, jnp.sum(delta_t * u_t, axis=1), jnp.sum(u_t * u_t, axis=1)
 
     u_t, inner, second = jax.lax.map(one, jax.random.split(key, n_mc))
