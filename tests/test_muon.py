@@ -61,6 +61,34 @@ def test_qr_lowrank_path_equals_svd_path(d, m, b, rank):
         assert np.abs(u @ vt - p_svd).max() > 0.1
 
 
+_VMAP_SCAN_SCRIPT = """
+import jax, jax.numpy as jnp
+jax.config.update("jax_enable_x64", True)
+from optdyn.optimizers.polar import polar_lowrank
+def step(carry, key):
+    ka, kc = jax.random.split(key)
+    a = jax.random.normal(ka, (9, 16, 256)); c = jax.random.normal(kc, (9, 16, 512))
+    return carry + jax.vmap(polar_lowrank)(a, c).sum(), None
+f = jax.jit(lambda keys: jax.lax.scan(step, 0.0, keys)[0])
+print(float(f(jax.random.split(jax.random.PRNGKey(0), 20))))
+"""
+
+
+def test_lowrank_polar_in_vmapped_scan_does_not_deadlock():
+    """Batched QR/SVD kernels started concurrently deadlocked XLA:CPU's pool on 2 cores (5 of 5
+    runs of this script hung before polar_lowrank chained its LAPACK calls); it must finish."""
+    import subprocess
+    import sys
+
+    try:
+        out = subprocess.run([sys.executable, "-c", _VMAP_SCAN_SCRIPT], capture_output=True,
+                             text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("vmapped polar_lowrank inside lax.scan hung (XLA:CPU pool deadlock)")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert np.isfinite(float(out.stdout.strip().splitlines()[-1]))
+
+
 def test_polar_of_zero_is_zero_and_lowrank_dense():
     assert np.all(np.asarray(polar_svd(jnp.zeros((3, 5)))) == 0)
     rng = np.random.default_rng(1)

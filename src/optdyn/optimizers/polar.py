@@ -153,6 +153,13 @@ def polar_svd(g: jax.Array, rtol: float | None = None) -> jax.Array:
     return _polar_dense_small(g, _rtol(rtol, g.shape, g.dtype))
 
 
+def _after(x: jax.Array, dep: jax.Array) -> jax.Array:
+    """x, made to depend on ``dep`` (NaN if dep's first entry is NaN), so that XLA schedules
+    whatever consumes x after dep is computed."""
+    flag = jnp.isnan(dep.reshape(-1)[0])
+    return jnp.where(flag, jnp.asarray(jnp.nan, x.dtype), x)
+
+
 def polar_lowrank(a: jax.Array, c: jax.Array, rtol: float | None = None) -> jax.Array:
     """Exact polar factor of G = a^T c (any positive scale) through two thin QRs.
 
@@ -165,9 +172,15 @@ def polar_lowrank(a: jax.Array, c: jax.Array, rtol: float | None = None) -> jax.
     if a.ndim != 2 or c.ndim != 2 or a.shape[0] != c.shape[0]:
         raise ConfigError("factors", f"expected a (B, d) and c (B, m), got {a.shape}, {c.shape}")
     tol = _rtol(rtol, (a.shape[1], c.shape[1]), a.dtype)
+    # The LAPACK calls (geqrf, orgqr twice, then gesdd) are chained by data dependencies: under
+    # vmap each is a batched custom call that blocks an XLA:CPU pool thread while its batch
+    # tasks wait for the same pool, so two independent ones started at once deadlock a 2-thread
+    # pool (a hang in block_until_ready at d = 256 on 2 cores, jaxlib 0.10.2; optimization
+    # barriers do not help, XLA:CPU drops them before scheduling).
     q1, r1 = jnp.linalg.qr(a.T)
-    q2, r2 = jnp.linalg.qr(c.T)
-    core = _polar_dense_small(r1 @ r2.T, tol)
+    q2, r2 = jnp.linalg.qr(_after(c, q1).T)
+    small = _after(r1 @ r2.T, q2)
+    core = _polar_dense_small(small, tol)
     return (q1 @ core) @ q2.T
 
 

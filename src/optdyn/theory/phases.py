@@ -225,9 +225,8 @@ def spot_check(ds: xr.Dataset, points: Sequence[tuple[float, float]], *, batch_s
         sel = dict(alpha=a, beta=b, batch_size=batch_size, horizon=horizon)
         for im, meth in enumerate(METHODS):
             g = float(ds.best_lr.sel(optimizer=meth).sel(sel))
-            # SignSVD by dense SVD: its QR path at d = 256 intermittently hung inside XLA:CPU
-            # (jax 0.10.2; block_until_ready never returned, 0% CPU)
-            opts = [_OPT[meth](g * f, batch_size=batch_size) for f in factors]
+            kw = {"method": "qr"} if meth == "signsvd" and batch_size < min(d, m) else {}
+            opts = [_OPT[meth](g * f, batch_size=batch_size, **kw) for f in factors]
             sim = simulate.run(prob, opts, horizon, seeds=seeds, progress=progress)
             out_sim[ip, im] = float(sim.risk.isel(step=-1).mean("seed").min())
             out_th[ip, im] = float(ds.risk.sel(optimizer=meth).sel(sel))
