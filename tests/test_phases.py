@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from optdyn import cli, theory
 from optdyn.errors import ConfigError
@@ -60,12 +61,14 @@ def test_phase_diagram_dataset():
 def test_cli_phases(tmp_path, capsys):
     out = tmp_path / "ph"
     rc = cli.main(["phases", "--alphas", "0.75,1.5", "--betas", "0.25,1", "--d", "24",
-                   "--batch-sizes", "1,8", "--horizons", "100,1000", "--sigma", "0.3",
-                   "--out", str(out), "--no-progress"])
+                   "--batch-sizes", "1,8", "--horizons", "100,1000", "--sigma", "0.1",
+                   "--basis", "identity", "--out", str(out), "--no-progress"])
     assert rc == 0
     for name in ("phases.nc", "phases.png", "phases.md"):
         assert (out / name).stat().st_size > 0
-    assert "Label counts" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "Label counts" in text and "basis=identity" in text and "Warning" in text
+    assert xr.open_dataset(out / "phases.nc").attrs["basis"] == "identity"
     assert cli.main(["phases", "--alphas", "a,b", "--out", str(out)]) == 2
     assert parse_grid("0:1:3", "x") == [0.0, 0.5, 1.0]
 

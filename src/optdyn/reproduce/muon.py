@@ -224,7 +224,7 @@ def muon_isotropic(out: Path) -> list[Path]:
 # ------------------------------------------------------------------------------ muon-phases
 _ALPHAS = (0.3, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 _BETAS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
-_SPOTS = ((1.5, 0.5), (0.5, 2.0))
+_SPOTS = ((1.5, 0.5), (0.5, 2.0), (1.0, 0.25), (1.0, 1.0), (2.0, 1.0), (0.75, 0.75))
 
 
 @figure("muon-phases", "(alpha, beta) phase map of SignSGD vs SignSVD from the template theory "

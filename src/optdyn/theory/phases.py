@@ -53,9 +53,10 @@ def candidate_lines() -> dict[str, str]:
             "2 alpha + 2 beta = 1": "the initial risk sum_j j^(-2 alpha - 2 beta) is finite"}
 
 
-def _problem(alpha: float, beta: float, d: int, m: int, sigma: float, seed: int
-             ) -> MatrixRegression:
-    return MatrixRegression.power_law(d, m, alpha, beta, sigma=sigma, basis_seed=seed, seed=seed)
+def _problem(alpha: float, beta: float, d: int, m: int, sigma: float, seed: int,
+             basis: str = "haar") -> MatrixRegression:
+    return MatrixRegression.power_law(d, m, alpha, beta, sigma=sigma, basis=basis,
+                                      basis_seed=seed, seed=seed)
 
 
 def lr_grid(problem: MatrixRegression, method: str, batch_size: int, horizon: int,
@@ -106,6 +107,7 @@ def phase_diagram(
     tie: float = 0.02,
     lrs_per_decade: int = 4,
     seed: int = 0,
+    basis: str = "haar",
     progress: bool | None = None,
 ) -> xr.Dataset:
     """Best constant-rate risks of SignSGD and SignSVD over an (alpha, beta) grid, and labels.
@@ -119,6 +121,8 @@ def phase_diagram(
         tie: |log R_SignSGD - log R_SignSVD| below it counts as a tie (ignored in the label).
         lrs_per_decade: density of each method's learning-rate grid.
         seed: seed of the Haar basis and of the target's output directions.
+        basis: K's eigenbasis, ``"haar"`` (generic, the default) or ``"identity"`` (axis-aligned:
+            SignSGD's diagonal normalisation then preconditions by K^(1/2), spec section 2.3).
         progress: print one line per alpha (default: when stderr is a terminal).
 
     Returns:
@@ -150,7 +154,7 @@ def phase_diagram(
         for ib, b in enumerate(betas):
             if 2 * a + 2 * b <= 1:
                 continue
-            prob = _problem(a, b, d, m, sigma, seed)
+            prob = _problem(a, b, d, m, sigma, seed, basis)
             for im, meth in enumerate(METHODS):
                 for jb, bsz in enumerate(bs):
                     r, g = best_rates(prob, meth, bsz, hs, lrs_per_decade)
@@ -178,7 +182,7 @@ def phase_diagram(
                              flag_meanings="SignSGD-favoured trade-off SignSVD-favoured")
     ds.attrs.update(
         kind="theory", method="template (optdyn.theory.laws.matrix)", d=d, m=m, sigma=sigma,
-        tie=tie, seed=seed, lrs_per_decade=lrs_per_decade, elapsed_s=elapsed,
+        basis=basis, tie=tie, seed=seed, lrs_per_decade=lrs_per_decade, elapsed_s=elapsed,
         labels=json.dumps({str(k): v for k, v in LABELS.items()}),
         candidate_lines=json.dumps(candidate_lines()),
         regime=json.dumps({"signsgd": MatrixSignSGDLaw.regime, "signsvd": SignSVDLaw.regime}))
@@ -212,6 +216,7 @@ def spot_check(ds: xr.Dataset, points: Sequence[tuple[float, float]], *, batch_s
 
     d, m, sigma, seed = int(ds.attrs["d"]), int(ds.attrs["m"]), float(ds.attrs["sigma"]), int(
         ds.attrs["seed"])
+    basis = str(ds.attrs.get("basis", "haar"))
     if d < 256 or m < 2 * d:
         raise ConfigError("d", f"spot checks need d >= 256 and m >= 2d (got d={d}, m={m})")
     if batch_size not in ds.batch_size.values or horizon not in ds.horizon.values:
@@ -221,7 +226,7 @@ def spot_check(ds: xr.Dataset, points: Sequence[tuple[float, float]], *, batch_s
     out_sim = np.full((len(points), 2), np.nan)
     out_th = np.full((len(points), 2), np.nan)
     for ip, (a, b) in enumerate(points):
-        prob = _problem(a, b, d, m, sigma, seed)
+        prob = _problem(a, b, d, m, sigma, seed, basis)
         sel = dict(alpha=a, beta=b, batch_size=batch_size, horizon=horizon)
         for im, meth in enumerate(METHODS):
             g = float(ds.best_lr.sel(optimizer=meth).sel(sel))
