@@ -19,10 +19,8 @@ and the rank both keep), prints a Markdown table and writes JSON (default
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -31,9 +29,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.linalg  # noqa: F401  (loads the OpenBLAS behind JAX's LAPACK kernels)
+from bench_simulate import machine_info  # the benchmarks' shared machine record
 from threadpoolctl import threadpool_info, threadpool_limits
 
-import optdyn
 from optdyn.optimizers.polar import polar_lowrank, polar_svd
 
 HERE = Path(__file__).resolve().parent
@@ -69,21 +67,6 @@ def bench_case(b: int, d: int, m: int, dtype: str, repeat: int, seed: int = 0) -
         rank_svd=round(float(np.sum(p_svd * p_svd))), rank_qr=round(float(np.sum(p_qr * p_qr))),
         eps=float(jnp.finfo(dtype).eps),
     )
-
-
-def machine_info() -> dict:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return dict(date=datetime.datetime.now().isoformat(timespec="seconds"), cpu=cpu,
-                cores=os.cpu_count(), python=platform.python_version(), jax=jax.__version__,
-                numpy=np.__version__, backend=jax.default_backend(), optdyn=optdyn.__version__,
-                loadavg_start=list(os.getloadavg()))
 
 
 def table(rows: list[dict]) -> str:
