@@ -103,7 +103,7 @@ def phase_diagram(
     m: int | None = None,
     batch_sizes: Sequence[int] = (1, 4, 16, 64),
     horizons: Sequence[int] = (100, 1000, 10_000, 100_000),
-    sigma: float = 0.0,
+    sigma: float = 0.5,
     tie: float = 0.02,
     lrs_per_decade: int = 4,
     seed: int = 0,
@@ -117,7 +117,8 @@ def phase_diagram(
             with 2 alpha + 2 beta <= 1 are left NaN (infinite initial risk as d grows).
         d, m: dimensions (default m = 2d).
         batch_sizes, horizons: the (B, T) set over which "uniformly" is judged.
-        sigma: label-noise standard deviation.
+        sigma: label-noise standard deviation (default 0.5: the template laws hold when label
+            noise dominates; at sigma = 0 SignSVD's is measured 54% off on average, README A1).
         tie: |log R_SignSGD - log R_SignSVD| below it counts as a tie (ignored in the label).
         lrs_per_decade: density of each method's learning-rate grid.
         seed: seed of the Haar basis and of the target's output directions.
