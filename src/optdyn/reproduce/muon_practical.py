@@ -23,11 +23,10 @@ to the gap table (risk at a common lr and at each variant's own best lr, ratios 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,7 @@ from optdyn.optimizers.base import Optimizer  # noqa: E402
 from optdyn.optimizers.polar import ns_singular_value_map  # noqa: E402
 from optdyn.plot.curves import risk_curves, save_figure  # noqa: E402
 from optdyn.problems import MatrixRegression  # noqa: E402
-from optdyn.reproduce import figure, write_caption  # noqa: E402
+from optdyn.reproduce import figure, single_threaded_blas, write_caption  # noqa: E402
 from optdyn.simulate import run  # noqa: E402
 
 __all__ = ["VARIANTS", "FIGURE_VARIANTS", "make_optimizer", "problem", "gap_runs", "gap_summary",
@@ -96,25 +95,6 @@ def make_optimizer(variant: str, lr: float, batch_size: int) -> Optimizer:
         return SignSVD(lr, batch_size=batch_size, method="svd")
     return Muon(lr, batch_size=batch_size, nesterov=True, convention="torch",
                 lr_shape_rule="none", **VARIANTS[variant])
-
-
-@contextlib.contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """Run the block with OpenBLAS (the LAPACK behind JAX's CPU QR and SVD kernels, loaded
-    through SciPy) limited to one thread.
-
-    JAX's XLA threads call LAPACK for every small QR/SVD of the SignSVD step; with OpenBLAS's own
-    thread pool on top, 64 x 63 SVDs took 100-200x longer on 2 cores (measured: 15 vmapped SVDs
-    1.7 s against 9 ms with one OpenBLAS thread). No-op if threadpoolctl is missing.
-    """
-    try:
-        import scipy.linalg  # noqa: F401  (loads SciPy's OpenBLAS, so that it can be limited)
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(1, user_api="blas"):
-        yield
 
 
 def problem(d: int, m: int, alpha: float = 1.0, beta: float = 0.5,

@@ -10,7 +10,6 @@ unknown (spec signsgd.md 10.1); every number in the caption is measured here fro
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from optdyn.analysis.scaling import fit_window, frontier, scaling_laws  # noqa: 
 from optdyn.optimizers import SGD, SignSGD  # noqa: E402
 from optdyn.plot.curves import save_figure  # noqa: E402
 from optdyn.problems.plrf import PowerLawRandomFeatures  # noqa: E402
-from optdyn.reproduce import figure, write_caption  # noqa: E402
+from optdyn.reproduce import figure, single_threaded_blas, write_caption  # noqa: E402
 
 __all__: list[str] = []
 
@@ -41,16 +40,6 @@ T_MIN, T_MAX = 16, 16384
 V_RATIO = 4
 OPT_LABEL = {"sign_sgd": "signSGD (ODE)", "sgd": "SGD (exact recursion)"}
 SCH_LABEL = {"constant": "constant lr", "wsd": "stable-decay (WSD, no warmup, last 20%)"}
-
-
-def _blas_single_thread():
-    """Small dense algebra (QR, eigh of <= 512 x 512) runs faster on one BLAS thread, and much
-    faster when the cores are shared; JAX keeps its own threads."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
 
 
 # --------------------------------------------------------------------------- validation runs
@@ -228,7 +217,7 @@ def _table(study: xr.Dataset) -> list[str]:
         "stable-decay lr): frontiers, fitted slopes over (alpha, beta), simulation checks")
 def plrf_scaling(out: Path) -> list[Path]:
     t0 = time.perf_counter()
-    with _blas_single_thread():
+    with single_threaded_blas():
         study = scaling_laws(POINTS, DS, t_min=T_MIN, t_max=T_MAX, v_ratio=V_RATIO)
         t_theory = time.perf_counter() - t0
         val, val_lines = _validation(study)
