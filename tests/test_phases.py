@@ -6,12 +6,20 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from optdyn import cli, theory
+from optdyn import cli, simulate, theory
 from optdyn.errors import ConfigError
 from optdyn.optimizers import SignSGD, SignSVD
 from optdyn.problems import MatrixRegression
 from optdyn.reproduce.muon import isotropic_match, slope
-from optdyn.theory.phases import _labels, best_rates, lr_grid, phase_diagram, spot_check
+from optdyn.theory import phases
+from optdyn.theory.phases import (
+    _labels,
+    best_rates,
+    label_phases,
+    lr_grid,
+    phase_diagram,
+    spot_check,
+)
 from optdyn.theory.phases_cli import parse_grid
 
 
@@ -58,6 +66,48 @@ def test_phase_diagram_dataset():
         spot_check(ds, [(1.5, 0.1)], batch_size=8, horizon=100)
 
 
+def test_simulated_diagram_resumes_from_its_checkpoint_and_relabels(tmp_path, monkeypatch):
+    ck = tmp_path / "ph.nc"
+    kw = dict(d=16, batch_sizes=(2,), horizons=(30, 300), sigma=0.0, basis="identity",
+              engine="simulation", seeds=1, lrs_per_decade=2, checkpoint=ck, progress=False)
+    calls = []
+    real = phases.best_rates
+
+    def counted(*a, **k):
+        calls.append(k["engine"])
+        return real(*a, **k)
+
+    monkeypatch.setattr(phases, "best_rates", counted)
+    ds = phase_diagram([1.0, 2.0], [0.25], **kw)
+    assert calls == ["simulation"] * 4 and ds.attrs["kind"] == "simulation"
+    assert ds.done.values.all() and np.isfinite(ds.risk.values).all()
+    # the simulated best risk is the seed-mean minimum over the same rate grid
+    p = MatrixRegression.power_law(16, 32, 2.0, 0.25, sigma=0.0, basis="identity",
+                                   basis_seed=0, seed=0)
+    grid = lr_grid(p, "signsgd", 2, 300, 2)
+    sim = simulate.run(p, [SignSGD(float(g), batch_size=2) for g in grid], 300, seeds=1,
+                       points_per_decade=20, progress=False)
+    want = float(sim.risk.sel(step=300).min())
+    got = float(ds.risk.sel(optimizer="signsgd", alpha=2.0, beta=0.25, batch_size=2,
+                            horizon=300))
+    assert got == pytest.approx(want, rel=1e-6)
+    # a second call resumes: no recomputation, the same numbers
+    calls.clear()
+    again = phase_diagram([1.0, 2.0], [0.25], **kw)
+    assert calls == []
+    np.testing.assert_array_equal(again.risk.values, ds.risk.values)
+    with pytest.raises(ConfigError, match="other settings"):
+        phase_diagram([1.0, 2.0], [0.25], **{**kw, "sigma": 0.1})
+    # relabelling over a subset of the (B, T) set follows the signs there
+    sub = label_phases(ds, horizons=[300])
+    lr300 = ds.log_ratio.sel(horizon=300, batch_size=2).values
+    np.testing.assert_array_equal(sub.values[:, 0], np.sign(lr300[:, 0]))
+    with pytest.raises(ConfigError, match="grid"):
+        label_phases(ds, horizons=[1000])
+    with pytest.raises(ConfigError):
+        phase_diagram([1.0], [1.0], d=16, engine="ode")
+
+
 def test_cli_phases(tmp_path, capsys):
     out = tmp_path / "ph"
     rc = cli.main(["phases", "--alphas", "0.75,1.5", "--betas", "0.25,1", "--d", "24",
@@ -70,6 +120,16 @@ def test_cli_phases(tmp_path, capsys):
     assert "Label counts" in text and "basis=identity" in text and "Warning" in text
     assert xr.open_dataset(out / "phases.nc").attrs["basis"] == "identity"
     assert cli.main(["phases", "--alphas", "a,b", "--out", str(out)]) == 2
+    sim = ["phases", "--alphas", "2", "--betas", "0.5", "--d", "8", "--batch-sizes", "1",
+           "--horizons", "10,30", "--sigma", "0", "--engine", "simulation", "--seeds", "1",
+           "--lrs-per-decade", "1", "--out", str(tmp_path / "sim"), "--no-progress"]
+    capsys.readouterr()
+    assert cli.main(sim) == 0
+    first = xr.load_dataset(tmp_path / "sim" / "phases.nc")
+    assert first.attrs["engine"] == "simulation" and "Warning" not in capsys.readouterr().out
+    assert cli.main(sim) == 0  # resumes from phases.nc: the same numbers
+    again = xr.load_dataset(tmp_path / "sim" / "phases.nc")
+    np.testing.assert_array_equal(again.risk.values, first.risk.values)
     assert parse_grid("0:1:3", "x") == [0.0, 0.5, 1.0]
 
 
@@ -105,3 +165,50 @@ def test_spot_check_by_simulation_agrees_with_theory_in_the_noise_dominated_regi
     sp = spot_check(ds, [(1.5, 0.1), (0.5, 2.0)], batch_size=16, horizon=1000)
     assert bool(sp.agree.all())
     np.testing.assert_allclose(sp.sim_risk.values, sp.theory_risk.values, rtol=0.2)
+
+
+def test_simulated_phase_figure_from_small_diagrams(tmp_path, monkeypatch):
+    """The muon-phases-sim figure's drawing and caption, on two diagrams of known signs."""
+    from optdyn.reproduce import muon_phases_sim as mps
+
+    alphas, betas, bs, hs = np.array([1.0, 2.0]), np.array([0.5]), [1, 4], [30, 100, 300]
+    # log R_SignSGD - log R_SignSVD at (alpha, beta, B, T): SignSVD everywhere at alpha = 1;
+    # at alpha = 2 SignSVD wins only at T = 30 (trade-off over all T, SignSGD over T >= 100)
+    lr = np.ones((2, 1, 2, 3))
+    lr[1, 0, :, 1:] = -1.0
+    risk = np.stack([np.exp(lr), np.ones_like(lr)])
+
+    def small(out, dims=(16, 32)):
+        maps = {}
+        for d in dims:
+            ds = phases._dataset(alphas, betas, bs, hs, risk, 0.01 * risk,
+                                 np.zeros(risk.shape, bool), np.ones((2, 1), bool), 0.02, 1.0)
+            ds.attrs.update(candidate_lines='{"alpha = 1": "x"}')
+            ds.to_netcdf(out / f"muon-phases-sim-d{d}.nc")
+            maps[d] = ds
+        return maps
+
+    monkeypatch.setattr(mps, "simulated_maps", small)
+    monkeypatch.setattr(mps, "LONG", (100, 300))
+    files = mps.muon_phases_sim(tmp_path)
+    text = (tmp_path / "muon-phases-sim.md").read_text()
+    over = [x for x in text.splitlines() if x.startswith("Over ")]
+    assert "32: {'SignSGD-favoured': 0, 'trade-off': 1, 'SignSVD-favoured': 1}" in over[0]
+    assert "32: {'SignSGD-favoured': 1, 'trade-off': 0, 'SignSVD-favoured': 1}" in over[1]
+    assert "on 2 of 2 points" in over[0]
+    assert "| 2 | +0 / -1 |" in text and "| 1 | +1 / +1 |" in text
+    assert all(f.stat().st_size > 0 for f in files) and len(files) == 4
+
+
+@pytest.mark.slow
+def test_signsgd_wins_long_horizons_with_axis_aligned_noiseless_data():
+    """The SignSGD-favoured phase (README, A6): K axis-aligned, sigma = 0, alpha = 1.5,
+    beta = 0.25: SignSGD's K^(1/2) preconditioning of every mode beats SignSVD at every B from
+    T = 3000 (simulation), while the generic (Haar) basis leaves SignSVD ahead."""
+    kw = dict(d=64, batch_sizes=(1, 16), horizons=(3000,), sigma=0.0, engine="simulation",
+              seeds=2, lrs_per_decade=2, progress=False)
+    ident = phase_diagram([1.5], [0.25], basis="identity", **kw)
+    haar = phase_diagram([1.5], [0.25], basis="haar", **kw)
+    assert (ident.log_ratio.values < -0.3).all()
+    assert (haar.log_ratio.values > 0.3).all()
+    assert int(ident.label) == -1 and int(haar.label) == 1

@@ -15,6 +15,8 @@ _COLORS = ["#4c72b0", "#dddddd", "#dd8452"]  # SignSGD-favoured, trade-off, Sign
 
 
 def _edges(v: np.ndarray) -> np.ndarray:
+    if v.size == 1:  # a single row or column: a cell of width 0.25
+        return np.array([v[0] - 0.125, v[0] + 0.125])
     mid = 0.5 * (v[1:] + v[:-1])
     return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
 

@@ -1,8 +1,10 @@
 """``optdyn phases``: the (alpha, beta) phase diagram of SignSGD against SignSVD from the shell.
 
-Computes :func:`optdyn.theory.phases.phase_diagram` on a grid, optionally spot-checks sampled
-points by simulation, and writes ``phases.nc`` (the Dataset), ``phases.png`` (the map with the
-candidate lines) and ``phases.md`` (the settings, the label counts and the spot checks).
+Computes :func:`optdyn.theory.phases.phase_diagram` on a grid (template theory, or with
+``--engine simulation`` the simulation itself, resumable through ``phases.nc`` in the output
+folder), optionally spot-checks sampled points by simulation, and writes ``phases.nc`` (the
+Dataset), ``phases.png`` (the map with the candidate lines) and ``phases.md`` (the settings, the
+label counts and the spot checks).
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "noise dominates; at sigma = 0 its SignSVD law is measured 5x off)")
     p.add_argument("--basis", choices=("haar", "identity"), default="haar",
                    help="K's eigenbasis: haar (generic, default) or identity (axis-aligned)")
+    p.add_argument("--engine", choices=("template", "simulation"), default="template",
+                   help="template theory (default) or direct simulation (any regime; minutes per "
+                        "point; resumes from OUT/phases.nc when interrupted)")
+    p.add_argument("--seeds", type=int, default=2, help="simulation seeds (--engine simulation)")
+    p.add_argument("--lrs-per-decade", type=int, default=4,
+                   help="density of each method's learning-rate grid")
     p.add_argument("--tie", type=float, default=0.02, help="|log ratio| counted as a tie")
     p.add_argument("--spot-checks", type=int, default=0,
                    help="simulate this many sampled points (d >= 256, m >= 2d, 3 seeds)")
@@ -64,6 +72,8 @@ def main(args: argparse.Namespace) -> int:
     from optdyn.theory.phases import LABELS, phase_diagram, spot_check
 
     progress = False if args.no_progress else None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     try:
         ds = phase_diagram(parse_grid(args.alphas, "alphas"), parse_grid(args.betas, "betas"),
                            d=args.d, m=args.m,
@@ -71,6 +81,9 @@ def main(args: argparse.Namespace) -> int:
                                                                    "batch_sizes")],
                            horizons=[int(x) for x in parse_grid(args.horizons, "horizons")],
                            sigma=args.sigma, tie=args.tie, seed=args.seed, basis=args.basis,
+                           engine=args.engine, seeds=args.seeds,
+                           lrs_per_decade=args.lrs_per_decade,
+                           checkpoint=out / "phases.nc" if args.engine == "simulation" else None,
                            progress=progress)
         spots = None
         if args.spot_checks > 0:
@@ -83,20 +96,19 @@ def main(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"optdyn: config error: {e}", file=sys.stderr)
         return 2
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     ds.to_netcdf(out / "phases.nc")
     if spots is not None:
         spots.to_netcdf(out / "spot_checks.nc")
     save_figure(phase_map(ds, spots=spots), out / "phases.png")
     counts = {LABELS[k]: int(np.sum(ds.label.values == k)) for k in LABELS}
     lines = [f"# optdyn phases (d={ds.attrs['d']}, m={ds.attrs['m']}, sigma={ds.attrs['sigma']}, "
-             f"basis={ds.attrs['basis']})", ""]
-    if ds.attrs["sigma"] < 0.2:
+             f"basis={ds.attrs['basis']}, engine={ds.attrs['engine']})", ""]
+    if ds.attrs["sigma"] < 0.2 and ds.attrs["engine"] == "template":
         lines += ["Warning: small label noise. The template laws assume the noise-dominated "
                   "regime; at sigma = 0 SignSVD's template was measured 54% off on average "
                   "(README, A1). Check the labels with --spot-checks.", ""]
-    lines += [f"Theory time: {ds.attrs['elapsed_s']:.1f} s. Label counts: {counts}.", ""]
+    lines += [f"{ds.attrs['engine'].capitalize()} time: {ds.attrs['elapsed_s']:.1f} s. "
+              f"Label counts: {counts}.", ""]
     if spots is not None:
         lines += ["| alpha | beta | sim log R_sgd/R_svd | theory | agree |",
                   "|---|---|---|---|---|"]
