@@ -27,6 +27,7 @@ _MODULES = (
     "optdyn.reproduce.plrf",
     "optdyn.reproduce.muon",
     "optdyn.reproduce.muon_practical",
+    "optdyn.reproduce.muon_phases_sim",
     "optdyn.reproduce.memory",
     "optdyn.reproduce.rmt",
 )
