@@ -188,7 +188,15 @@ def test_simulated_phase_figure_from_small_diagrams(tmp_path, monkeypatch):
             maps[d] = ds
         return maps
 
+    def spots(out):
+        ds = phases._dataset(alphas[1:], betas, bs, hs, risk[:, 1:], risk[:, 1:],
+                             np.zeros(risk[:, 1:].shape, bool), np.ones((1, 1), bool), 0.02, 1.0)
+        ds.attrs.update(d=256)
+        ds.to_netcdf(out / "muon-phases-sim-d256-a2-b0.5.nc")
+        return {(2.0, 0.5): ds}
+
     monkeypatch.setattr(mps, "simulated_maps", small)
+    monkeypatch.setattr(mps, "spot_points", spots)
     monkeypatch.setattr(mps, "LONG", (100, 300))
     files = mps.muon_phases_sim(tmp_path)
     text = (tmp_path / "muon-phases-sim.md").read_text()
@@ -197,7 +205,8 @@ def test_simulated_phase_figure_from_small_diagrams(tmp_path, monkeypatch):
     assert "32: {'SignSGD-favoured': 1, 'trade-off': 0, 'SignSVD-favoured': 1}" in over[1]
     assert "on 2 of 2 points" in over[0]
     assert "| 2 | +0 / -1 |" in text and "| 1 | +1 / +1 |" in text
-    assert all(f.stat().st_size > 0 for f in files) and len(files) == 4
+    assert "| 2 | 0.5 | 256 | +0 / -1 | -1 / -1 | -1.00 -1.00; -1.00 -1.00 |" in text
+    assert all(f.stat().st_size > 0 for f in files) and len(files) == 5
 
 
 @pytest.mark.slow
@@ -211,4 +220,4 @@ def test_signsgd_wins_long_horizons_with_axis_aligned_noiseless_data():
     haar = phase_diagram([1.5], [0.25], basis="haar", **kw)
     assert (ident.log_ratio.values < -0.3).all()
     assert (haar.log_ratio.values > 0.3).all()
-    assert int(ident.label) == -1 and int(haar.label) == 1
+    assert ident.label.item() == -1 and haar.label.item() == 1

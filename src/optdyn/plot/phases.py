@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -22,10 +23,12 @@ def _edges(v: np.ndarray) -> np.ndarray:
 
 
 def phase_map(ds: xr.Dataset, ax: Any = None, spots: xr.Dataset | None = None,
-              title: str | None = None) -> Any:
+              title: str | None = None,
+              extra_lines: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None) -> Any:
     """Draw ``ds.label`` over (alpha, beta) with the candidate lines 2 alpha = 1, alpha = 1 and
     2 alpha + 2 beta = 1; ``spots`` (from :func:`optdyn.theory.phases.spot_check`) are marked
-    with the simulated winner (o: agrees with theory, x: disagrees)."""
+    with the simulated winner (o: agrees with theory, x: disagrees); ``extra_lines`` maps a
+    label to beta(alpha), e.g. a boundary read off the map. The legends sit right of the axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5.6, 4.4), constrained_layout=True)
     a, b = ds.alpha.values, ds.beta.values
@@ -36,6 +39,8 @@ def phase_map(ds: xr.Dataset, ax: Any = None, spots: xr.Dataset | None = None,
     ax.axvline(0.5, color="k", ls=":", lw=1.2, label="2α = 1")
     ax.axvline(1.0, color="k", ls="--", lw=1.2, label="α = 1")
     ax.plot(aa, 0.5 - aa, color="k", ls="-", lw=1.0, label="2α + 2β = 1")
+    for k, (name, fn) in enumerate((extra_lines or {}).items()):
+        ax.plot(aa, fn(aa), color=f"C{k + 2}", ls="-.", lw=1.6, label=name)
     if spots is not None:
         for i in range(spots.sizes["point"]):
             s = spots.isel(point=i)
@@ -48,8 +53,8 @@ def phase_map(ds: xr.Dataset, ax: Any = None, spots: xr.Dataset | None = None,
     ax.set_ylabel("β (target j^(-β))")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in _COLORS]
     leg1 = ax.legend(handles, ["SignSGD-favoured", "trade-off", "SignSVD-favoured"],
-                     loc="upper right", fontsize=7, framealpha=0.9)
+                     loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
     ax.add_artist(leg1)
-    ax.legend(loc="lower right", fontsize=7, framealpha=0.9)
+    ax.legend(loc="lower left", bbox_to_anchor=(1.01, 0.0), fontsize=7)
     ax.set_title(title or f"phases, d={ds.attrs.get('d')}, σ={ds.attrs.get('sigma')}")
     return ax

@@ -28,7 +28,7 @@ from optdyn.plot.phases import phase_map  # noqa: E402
 from optdyn.reproduce import figure, write_caption  # noqa: E402
 from optdyn.theory.phases import LABELS, label_phases, phase_diagram  # noqa: E402
 
-__all__ = ["SETTINGS", "LONG", "simulated_maps"]
+__all__ = ["SETTINGS", "LONG", "SPOTS", "simulated_maps", "spot_points"]
 
 SETTINGS = dict(batch_sizes=(1, 4, 16), horizons=(100, 300, 1000, 3000, 10_000), sigma=0.0,
                 basis="identity", engine="simulation", seeds=2, lrs_per_decade=2)
@@ -36,12 +36,25 @@ _ALPHAS = (0.5, 1.0, 1.5, 2.0)
 _BETAS = (0.0, 0.25, 0.5, 1.0, 2.0)
 LONG = (1000, 3000, 10_000)  # the long-horizon criterion
 _DIMS = (64, 128)
+SPOTS = ((1.5, 0.0), (1.0, 0.25), (2.0, 0.0))  # checked at d = 256, m = 512, 3 seeds
+# the SignSVD-favoured / trade-off boundary read off the measured maps (README), drawn for reference
+_FOUND = {"β = α (found: SignSVD-favoured above)": lambda a: a}
 
 
 def simulated_maps(out: Path, dims: tuple[int, ...] = _DIMS) -> dict[int, xr.Dataset]:
     """The simulated diagrams at each d (m = 2d), resumed from ``out/muon-phases-sim-d{d}.nc``."""
     return {d: phase_diagram(_ALPHAS, _BETAS, d=d, checkpoint=out / f"muon-phases-sim-d{d}.nc",
                              progress=True, **SETTINGS) for d in dims}
+
+
+def spot_points(out: Path, points: tuple[tuple[float, float], ...] = SPOTS, d: int = 256
+                ) -> dict[tuple[float, float], xr.Dataset]:
+    """Single points of the map simulated at d (m = 2d) with 3 seeds (spec 3.2 step 4), each
+    resumed from ``out/muon-phases-sim-d{d}-a{alpha}-b{beta}.nc``."""
+    kw = {**SETTINGS, "seeds": 3}
+    return {(a, b): phase_diagram([a], [b], d=d, progress=True, **kw,
+                                  checkpoint=out / f"muon-phases-sim-d{d}-a{a:g}-b{b:g}.nc")
+            for a, b in points}
 
 
 def _table(ds: xr.Dataset, full: xr.DataArray, long: xr.DataArray) -> list[str]:
@@ -61,19 +74,34 @@ def _table(ds: xr.Dataset, full: xr.DataArray, long: xr.DataArray) -> list[str]:
 def muon_phases_sim(out: Path) -> list[Path]:
     t0 = time.perf_counter()
     maps = simulated_maps(out)
+    spots = spot_points(out)
     labels = {(d, crit): (ds.label if crit == "all" else label_phases(ds, horizons=LONG))
               for d, ds in maps.items() for crit in ("all", "long")}
-    fig, axes = plt.subplots(2, len(maps), figsize=(5.6 * len(maps), 9), constrained_layout=True)
+    fig, axes = plt.subplots(2, len(maps), figsize=(7.2 * len(maps), 9), constrained_layout=True)
     for j, (d, ds) in enumerate(maps.items()):
         for i, crit in enumerate(("all", "long")):
             hs = ds.horizon.values if crit == "all" else LONG
-            phase_map(ds.assign(label=labels[d, crit]), axes[i, j],
+            phase_map(ds.assign(label=labels[d, crit]), axes[i, j], extra_lines=_FOUND,
                       title=f"simulation d={d}, m={2 * d}, σ=0, K axis-aligned\n"
                             f"label over B∈{{{','.join(str(b) for b in ds.batch_size.values)}}}, "
                             f"T∈{{{', '.join(f'{h:g}' for h in hs)}}}")
+    d0, d1 = sorted(maps)
+    spot_lines = []
+    for (a, b), sp in spots.items():
+        lab = int(label_phases(sp, horizons=LONG).item())
+        ref = int(labels[d1, "long"].sel(alpha=a, beta=b))
+        axes[1, -1].scatter(a, b, s=110, c=("#4c72b0", "#dddddd", "#dd8452")[lab + 1],
+                            edgecolors="k", marker="o" if lab == ref else "X", zorder=5)
+        v = sp.log_ratio.isel(alpha=0, beta=0).sel(horizon=list(LONG)).values
+        spot_lines.append(
+            f"| {a:g} | {b:g} | {sp.attrs['d']} | {int(sp.label.item()):+d} / {lab:+d} | "
+            + " / ".join(f"{int(labels[d, 'long'].sel(alpha=a, beta=b)):+d}" for d in maps)
+            + " | "
+            + "; ".join(" ".join(f"{x:+.2f}" for x in row) for row in v) + " |")
     paths = [save_figure(fig, out / "muon-phases-sim.png")]
     paths += [out / f"muon-phases-sim-d{d}.nc" for d in maps]
-    d0, d1 = sorted(maps)
+    paths += [out / f"muon-phases-sim-d{sp.attrs['d']}-a{a:g}-b{b:g}.nc"
+              for (a, b), sp in spots.items()]
     lines = [f"Simulation (optdyn.simulate, {SETTINGS['seeds']} seeds, seed-mean risk), K "
              "axis-aligned with lambda_j = j^(-2 alpha), W* = diag(j^(-beta)) Z / sqrt(m), "
              "sigma = 0, W0 = 0, m = 2d; best constant lr per method, B and T over a geometric "
@@ -109,6 +137,13 @@ def muon_phases_sim(out: Path) -> list[Path]:
         lines += ["", f"Best rates at a grid end (d={d}): {edges} of "
                   f"{int(np.isfinite(ds.label.values).sum()) * ds.edge[:, 0, 0].size} cells. "
                   f"Simulation time {ds.attrs['elapsed_s']:.0f} s."]
+    if spot_lines:
+        lines += ["", "Spot checks at d = 256, m = 512, 3 seeds (circles on the lower right "
+                  "panel, coloured by the d = 256 long-horizon label; x where it differs from "
+                  f"d = {d1}). log ratio rows B = {bs}, columns T = {list(LONG)}:", "",
+                  "| alpha | beta | d | label all / long | long label at d = "
+                  + " / ".join(str(d) for d in maps) + " | log R_SignSGD/R_SignSVD |",
+                  "|---|---|---|---|---|---|", *spot_lines]
     lines += ["", "Candidate lines drawn: " + "; ".join(json.loads(
         maps[d1].attrs["candidate_lines"])) + " (spec 2.7 [I]).",
               f"Wall time of this call {time.perf_counter() - t0:.0f} s (resumed from the "
