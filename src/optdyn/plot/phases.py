@@ -30,7 +30,7 @@ def phase_map(ds: xr.Dataset, ax: Any = None, spots: xr.Dataset | None = None,
     with the simulated winner (o: agrees with theory, x: disagrees); ``extra_lines`` maps a
     label to beta(alpha), e.g. a boundary read off the map. The legends sit right of the axes."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.6, 4.4), constrained_layout=True)
+        _, ax = plt.subplots(figsize=(7.2, 4.4), constrained_layout=True)
     a, b = ds.alpha.values, ds.beta.values
     lab = ds.label.values.T  # (beta, alpha)
     ax.pcolormesh(_edges(a), _edges(b), np.ma.masked_invalid(lab),
