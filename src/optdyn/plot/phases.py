@@ -10,9 +10,9 @@ import numpy as np
 import xarray as xr
 from matplotlib.colors import ListedColormap
 
-__all__ = ["phase_map"]
+__all__ = ["phase_map", "PHASE_COLORS"]
 
-_COLORS = ["#4c72b0", "#dddddd", "#dd8452"]  # SignSGD-favoured, trade-off, SignSVD-favoured
+PHASE_COLORS = ["#4c72b0", "#dddddd", "#dd8452"]  # SignSGD-favoured, trade-off, SignSVD-favoured
 
 
 def _edges(v: np.ndarray) -> np.ndarray:
@@ -34,7 +34,7 @@ def phase_map(ds: xr.Dataset, ax: Any = None, spots: xr.Dataset | None = None,
     a, b = ds.alpha.values, ds.beta.values
     lab = ds.label.values.T  # (beta, alpha)
     ax.pcolormesh(_edges(a), _edges(b), np.ma.masked_invalid(lab),
-                  cmap=ListedColormap(_COLORS), vmin=-1.5, vmax=1.5, shading="flat")
+                  cmap=ListedColormap(PHASE_COLORS), vmin=-1.5, vmax=1.5, shading="flat")
     aa = np.linspace(_edges(a)[0], _edges(a)[-1], 200)
     ax.axvline(0.5, color="k", ls=":", lw=1.2, label="2α = 1")
     ax.axvline(1.0, color="k", ls="--", lw=1.2, label="α = 1")
@@ -44,14 +44,14 @@ def phase_map(ds: xr.Dataset, ax: Any = None, spots: xr.Dataset | None = None,
     if spots is not None:
         for i in range(spots.sizes["point"]):
             s = spots.isel(point=i)
-            win = _COLORS[2] if float(s.sim_log_ratio) > 0 else _COLORS[0]
+            win = PHASE_COLORS[2] if float(s.sim_log_ratio) > 0 else PHASE_COLORS[0]
             ax.scatter(float(s.alpha), float(s.beta), s=90, c=win, edgecolors="k",
                        marker="o" if bool(s.agree) else "X", zorder=5)
     ax.set_xlim(_edges(a)[0], _edges(a)[-1])
     ax.set_ylim(_edges(b)[0], _edges(b)[-1])
     ax.set_xlabel("α (λ_j = j^(-2α))")
     ax.set_ylabel("β (target j^(-β))")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in _COLORS]
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in PHASE_COLORS]
     leg1 = ax.legend(handles, ["SignSGD-favoured", "trade-off", "SignSVD-favoured"],
                      loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
     ax.add_artist(leg1)

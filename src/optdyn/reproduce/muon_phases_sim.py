@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from optdyn.plot.curves import save_figure  # noqa: E402
-from optdyn.plot.phases import phase_map  # noqa: E402
+from optdyn.plot.phases import PHASE_COLORS, phase_map  # noqa: E402
 from optdyn.reproduce import figure, write_caption  # noqa: E402
 from optdyn.theory.phases import LABELS, label_phases, phase_diagram  # noqa: E402
 
@@ -90,7 +90,7 @@ def muon_phases_sim(out: Path) -> list[Path]:
     for (a, b), sp in spots.items():
         lab = int(label_phases(sp, horizons=LONG).item())
         ref = int(labels[d1, "long"].sel(alpha=a, beta=b))
-        axes[1, -1].scatter(a, b, s=110, c=("#4c72b0", "#dddddd", "#dd8452")[lab + 1],
+        axes[1, -1].scatter(a, b, s=110, c=PHASE_COLORS[lab + 1],
                             edgecolors="k", marker="o" if lab == ref else "X", zorder=5)
         v = sp.log_ratio.isel(alpha=0, beta=0).sel(horizon=list(LONG)).values
         spot_lines.append(
