@@ -1,4 +1,4 @@
-"""Speed benchmark of the phase diagram's theory grid (``optdyn.theory.phases``).
+"""Speed benchmark of the phase diagram's theory grid (``optdyn.analysis.phases``).
 
 (a) grid       ``phase_diagram`` on alpha in {0.5, 1, 1.5, 2} x beta in {0.1, 0.5, 1, 2}, d = 256,
                m = 512, B in {1, 4, 16, 64}, T in {1e2, 1e3, 1e4, 1e5}, sigma = 0.5: wall time of a
@@ -26,9 +26,9 @@ import time
 import numpy as np
 
 import optdyn
+from optdyn.analysis.phases import best_rates, lr_grid, phase_diagram
 from optdyn.problems import MatrixRegression
 from optdyn.theory.matrix_profiles import f_B, projector_loads
-from optdyn.theory.phases import best_rates, lr_grid, phase_diagram
 
 HORIZONS = (100, 1000, 10_000, 100_000)
 

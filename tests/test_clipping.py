@@ -8,10 +8,10 @@ import pytest
 import optdyn  # noqa: F401  (float64)
 from optdyn import noise as N
 from optdyn import simulate, theory
+from optdyn.analysis import clipping as C
 from optdyn.errors import ConfigError
 from optdyn.optimizers import SGD, ClippedSGD
 from optdyn.problems import LinearRegression
-from optdyn.theory import clipping as C
 from optdyn.theory.factors import clip_factors
 
 

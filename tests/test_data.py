@@ -10,7 +10,7 @@ import optdyn  # noqa: F401  (float64)
 from optdyn import noise as N
 from optdyn import simulate, theory
 from optdyn.errors import ConfigError
-from optdyn.noise_fit import fit_gaussian, fit_gaussian_mixture
+from optdyn.noise.fit import fit_gaussian, fit_gaussian_mixture
 from optdyn.optimizers import SGD, ClippedSGD
 from optdyn.problems import DataRegression, load_features, sklearn_dataset
 

@@ -13,6 +13,7 @@ import pytest
 import scipy.stats
 
 import optdyn  # noqa: F401  (enables float64)
+from optdyn.analysis import memory as TH
 from optdyn.errors import ConfigError
 from optdyn.optimizers.aligned import AlignedSignSGD
 from optdyn.optimizers.muon import SignSVD
@@ -21,7 +22,6 @@ from optdyn.optimizers.sgd import SGD
 from optdyn.optimizers.sign import SignSGD
 from optdyn.problems.memory import AssociativeMemory
 from optdyn.simulate.full_batch import run
-from optdyn.theory import memory as TH
 
 
 @pytest.fixture(scope="module")

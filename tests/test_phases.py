@@ -7,12 +7,10 @@ import pytest
 import xarray as xr
 
 from optdyn import cli, simulate, theory
-from optdyn.errors import ConfigError
-from optdyn.optimizers import SignSGD, SignSVD
-from optdyn.problems import MatrixRegression
-from optdyn.reproduce.muon import isotropic_match, slope
-from optdyn.theory import phases
-from optdyn.theory.phases import (
+from optdyn.analysis import phases
+from optdyn.analysis.fits import slope
+from optdyn.analysis.muon import isotropic_match
+from optdyn.analysis.phases import (
     _labels,
     best_rates,
     label_phases,
@@ -20,7 +18,10 @@ from optdyn.theory.phases import (
     phase_diagram,
     spot_check,
 )
-from optdyn.theory.phases_cli import parse_grid
+from optdyn.cli.phases import parse_grid
+from optdyn.errors import ConfigError
+from optdyn.optimizers import SignSGD, SignSVD
+from optdyn.problems import MatrixRegression
 
 
 def test_labels_from_signs():

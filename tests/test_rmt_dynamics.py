@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from optdyn import simulate, theory
+from optdyn.cli import spectrum as cli
 from optdyn.optimizers import SGD
-from optdyn.problems import LinearRegression
-from optdyn.rmt import ConjugateKernel, cli, conjugate_kernel_problem, random_features_problem
+from optdyn.problems import LinearRegression, conjugate_kernel_problem, random_features_problem
+from optdyn.rmt import ConjugateKernel
 
 
 def test_problem_spectrum_is_the_quantiles():

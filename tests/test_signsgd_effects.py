@@ -9,10 +9,10 @@ from scipy.special import gamma as G
 import optdyn  # noqa: F401  (float64)
 from optdyn import noise as N
 from optdyn import simulate, theory
+from optdyn.analysis import signsgd as S
 from optdyn.errors import ConfigError
 from optdyn.optimizers import SGD, SignSGD
 from optdyn.problems import LinearRegression, RandomVector, spectra
-from optdyn.theory import signsgd as S
 
 
 def test_compression_closed_forms():

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from optdyn import optimizers as opt_mod
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 from optdyn.problems import LinearRegression, spectra
 from optdyn.problems.targets import vector_from_config
 

@@ -23,10 +23,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optdyn._pytree import concrete as _concrete
-from optdyn._pytree import pytree_dataclass as _pytree
-from optdyn._pytree import static as _static
-from optdyn.errors import ConfigError, build_from_config
+from optdyn._core.errors import ConfigError, build_from_config
+from optdyn._core.pytree import concrete as _concrete
+from optdyn._core.pytree import pytree_dataclass as _pytree
+from optdyn._core.pytree import static as _static
 
 __all__ = [
     "Schedule",

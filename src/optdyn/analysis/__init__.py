@@ -1,5 +1,12 @@
-"""Analyses built on the two engines: optimal learning rates, compute-optimal frontiers, fits."""
+"""Studies built on the two engines, and the shared tools they use.
 
+Shared tools: :mod:`.compare` (the error metric between a simulation and a theory), the learning-
+rate search and power-law fits in :mod:`.scaling`. Studies: :mod:`.clipping` (clipping criteria and
+threshold schedules), :mod:`.signsgd` (signSGD's effects), :mod:`.phases` (SignSGD/SignSVD phase
+map), :mod:`.memory` (associative-memory rates), :mod:`.scaling` (PLRF compute-optimal frontiers).
+"""
+
+from optdyn.analysis.compare import diverged_fraction, mean_relative_error, relative_error
 from optdyn.analysis.scaling import (
     PowerLawFit,
     compute_optimal,
@@ -12,6 +19,9 @@ from optdyn.analysis.scaling import (
 )
 
 __all__ = [
+    "diverged_fraction",
+    "mean_relative_error",
+    "relative_error",
     "PowerLawFit",
     "compute_optimal",
     "fit_power_law",

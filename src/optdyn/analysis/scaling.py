@@ -45,7 +45,6 @@ Choices made here (the papers' exact protocols are unknown, spec 10.1 and 12):
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from collections.abc import Sequence
@@ -54,13 +53,15 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from optdyn._core.errors import ConfigError
+from optdyn._core.grid import checkpoint_steps
 from optdyn._version import __version__
-from optdyn.errors import ConfigError
+from optdyn.analysis.fits import PowerLawFit, fit_power_law
+from optdyn.analysis.tuning import grid_minimum, parabola_vertex
 from optdyn.optimizers import SGD, SignSGD
 from optdyn.problems.linear_regression import LinearRegression
 from optdyn.problems.plrf import PowerLawRandomFeatures
 from optdyn.schedules import WarmupStableDecay
-from optdyn.simulate.grid import checkpoint_steps
 
 __all__ = [
     "OPTIMIZERS",
@@ -84,83 +85,6 @@ _SIGN_DECADES = (-4.5, 0.5)
 _SGD_DECADES = (-3.5, 0.0)
 _SGD_CAP = 0.95
 _WSD_FACTORS = (0.7, 6.0)
-
-
-# --------------------------------------------------------------------------- power-law fits
-@dataclasses.dataclass(frozen=True)
-class PowerLawFit:
-    """y ~ 10^intercept x^slope fitted in log10-log10; standard errors of slope and intercept."""
-
-    slope: float
-    slope_se: float
-    intercept: float
-    intercept_se: float
-    n: int
-    residual_std: float
-    method: str
-
-    def __str__(self) -> str:
-        return f"{self.slope:.3f} +- {self.slope_se:.3f}"
-
-
-def fit_power_law(
-    x: Sequence[float] | np.ndarray,
-    y: Sequence[float] | np.ndarray,
-    *,
-    bootstrap: int = 0,
-    seed: int = 0,
-) -> PowerLawFit:
-    """Least-squares fit of log10 y = a + s log10 x.
-
-    With X = log10 x, Y = log10 y, S_xx = sum (X - mean X)^2 and residual variance
-    s^2 = RSS / (n - 2), the ordinary least-squares standard errors are
-
-        se(s) = sqrt(s^2 / S_xx),    se(a) = sqrt(s^2 (1/n + mean(X)^2 / S_xx)).
-
-    With ``bootstrap = B > 0`` the standard errors are instead the standard deviations of the
-    estimates over B case-resampling bootstrap replicates (``seed`` for the resampling). On
-    theory curves the residuals measure the departure from a pure power law over the window, not
-    sampling noise, so the error is a curvature-driven uncertainty of the local exponent.
-
-    Raises:
-        ConfigError: fewer than 3 points, non-positive or non-finite values, or all x equal.
-    """
-    xa = np.asarray(x, dtype=float).ravel()
-    ya = np.asarray(y, dtype=float).ravel()
-    if xa.shape != ya.shape:
-        raise ConfigError("y", f"has {ya.size} values, x has {xa.size}")
-    if xa.size < 3:
-        raise ConfigError("x", f"need at least 3 points for a slope and its error, got {xa.size}")
-    for name, arr in (("x", xa), ("y", ya)):
-        if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-            raise ConfigError(name, "must be finite and > 0 (the fit is in log-log)")
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
-        raise ConfigError("bootstrap", f"must be an integer >= 0, got {bootstrap!r}")
-    lx, ly = np.log10(xa), np.log10(ya)
-    n = lx.size
-    mx = lx.mean()
-    sxx = float(np.sum((lx - mx) ** 2))
-    if not sxx > 0:
-        raise ConfigError("x", "all x are equal: no slope")
-    slope = float(np.sum((lx - mx) * (ly - ly.mean())) / sxx)
-    icpt = float(ly.mean() - slope * mx)
-    resid = ly - icpt - slope * lx
-    s2 = float(resid @ resid) / max(n - 2, 1)
-    slope_se = math.sqrt(s2 / sxx)
-    icpt_se = math.sqrt(s2 * (1.0 / n + mx * mx / sxx))
-    method = "ols"
-    if bootstrap:
-        rng = np.random.default_rng(seed)
-        idx = rng.integers(0, n, size=(bootstrap, n))
-        bx, by = lx[idx], ly[idx]
-        bmx = bx.mean(1, keepdims=True)
-        bsxx = np.sum((bx - bmx) ** 2, axis=1)
-        ok = bsxx > 0
-        bs = np.sum((bx - bmx) * (by - by.mean(1, keepdims=True)), axis=1)[ok] / bsxx[ok]
-        bi = by.mean(1)[ok] - bs * bmx[ok, 0]
-        slope_se, icpt_se, method = float(np.std(bs, ddof=1)), float(np.std(bi, ddof=1)), \
-            f"bootstrap({bootstrap})"
-    return PowerLawFit(slope, slope_se, icpt, icpt_se, n, math.sqrt(s2), method)
 
 
 # --------------------------------------------------------------------------- grids and helpers
@@ -247,27 +171,6 @@ def _evaluate(problem: LinearRegression, kind: str, opts: list[Any], horizon: in
         out.append(ds["loss"].values[:n])
         steps = ds["step"].values
     return np.concatenate(out, axis=0), steps
-
-
-def _vertex(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: grid argmin of y, its edge flag, and the parabola vertex in x through the argmin
-    and its neighbours (the argmin itself at an edge or where the parabola opens downwards)."""
-    n = y.shape[-1]
-    i = np.nanargmin(np.where(np.isfinite(y), y, np.inf), axis=-1)
-    edge = np.where(i == 0, -1, np.where(i == n - 1, 1, 0))
-    rows = np.arange(y.shape[0])
-    ic = np.clip(i, 1, n - 2)
-    x0, x1, x2 = x[rows, ic - 1], x[rows, ic], x[rows, ic + 1]
-    y0, y1, y2 = y[rows, ic - 1], y[rows, ic], y[rows, ic + 1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # vertex of the interpolating parabola (general spacing)
-        num = (x1 - x0) ** 2 * (y1 - y2) - (x1 - x2) ** 2 * (y1 - y0)
-        den = (x1 - x0) * (y1 - y2) - (x1 - x2) * (y1 - y0)
-        xv = x1 - 0.5 * num / den
-        curv = (y0 - y1) / (x0 - x1) - (y1 - y2) / (x1 - x2)  # > 0 when convex
-    ok = (edge == 0) & np.isfinite(xv) & (curv < 0) & np.isfinite(y0 + y1 + y2)
-    xv = np.where(ok, np.clip(xv, x0, x2), x[rows, i])
-    return xv, edge
 
 
 def _at_steps(loss: np.ndarray, ck: np.ndarray, steps: np.ndarray) -> np.ndarray:
@@ -389,8 +292,8 @@ def optimal_lr_losses(
     lx = np.log(cand)
     with np.errstate(divide="ignore", invalid="ignore"):
         ly = np.log(loss)
-    xv, edge = _vertex(lx, ly)
-    best_i = np.nanargmin(np.where(np.isfinite(ly), ly, np.inf), axis=1)
+    xv, edge = parabola_vertex(lx, ly)
+    best_i, _ = grid_minimum(ly, axis=1)
     best = loss[np.arange(nt), best_i]
     lr_opt = cand[np.arange(nt), best_i].copy()
     if refine:

@@ -22,8 +22,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from optdyn._pytree import concrete
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
+from optdyn._core.pytree import concrete
 from optdyn.schedules import Constant, Schedule, as_schedule
 
 __all__ = ["Optimizer", "check_batch_size", "check_unit_interval", "cast_like"]

@@ -8,8 +8,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from optdyn._pytree import pytree_dataclass, static
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
+from optdyn._core.pytree import pytree_dataclass, static
 from optdyn.optimizers.base import Optimizer, cast_like, check_batch_size
 
 __all__ = ["ClippedSGD", "clip_by_norm"]

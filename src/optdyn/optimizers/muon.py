@@ -19,8 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optdyn._pytree import pytree_dataclass, static
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
+from optdyn._core.pytree import pytree_dataclass, static
 from optdyn.optimizers.base import (
     Optimizer,
     cast_like,

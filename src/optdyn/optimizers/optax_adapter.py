@@ -7,7 +7,7 @@ from typing import Any
 
 import optax
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 from optdyn.optimizers.base import Optimizer, check_batch_size
 
 __all__ = ["OptaxOptimizer"]

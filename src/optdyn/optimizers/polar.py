@@ -39,13 +39,14 @@ Three ways to compute it:
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
+from optdyn._core.lowrank import LowRank
 
 __all__ = [
     "KELLER_COEFFS",
@@ -113,22 +114,6 @@ def round_to(x: jax.Array, dtype: Any) -> jax.Array:
         return x
     fi = jnp.finfo(dt)
     return jax.lax.reduce_precision(x, exponent_bits=fi.nexp, mantissa_bits=fi.nmant)
-
-
-class LowRank(NamedTuple):
-    """A matrix in factored form, ``scale * a^T c`` with ``a`` (B, d) and ``c`` (B, m).
-
-    The mini-batch gradient of matrix least squares is (1/B) X^T E: ``a = X``, ``c = E``,
-    ``scale = 1/B``; its rows are the per-sample gradients x_i e_i^T in factored form.
-    """
-
-    a: jax.Array
-    c: jax.Array
-    scale: jax.Array
-
-    def dense(self) -> jax.Array:
-        """The (d, m) matrix scale * a^T c."""
-        return self.scale * (self.a.T @ self.c)
 
 
 def _rtol(rtol: float | None, shape: tuple[int, ...], dtype: Any) -> float:

@@ -8,7 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from optdyn._pytree import pytree_dataclass, static
+from optdyn._core.pytree import pytree_dataclass, static
 from optdyn.optimizers.base import Optimizer, cast_like, check_batch_size
 
 __all__ = ["SignSGD"]

@@ -26,7 +26,7 @@ def phase_map(ds: xr.Dataset, ax: Any = None, spots: xr.Dataset | None = None,
               title: str | None = None,
               extra_lines: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None) -> Any:
     """Draw ``ds.label`` over (alpha, beta) with the candidate lines 2 alpha = 1, alpha = 1 and
-    2 alpha + 2 beta = 1; ``spots`` (from :func:`optdyn.theory.phases.spot_check`) are marked
+    2 alpha + 2 beta = 1; ``spots`` (from :func:`optdyn.analysis.phases.spot_check`) are marked
     with the simulated winner (o: agrees with theory, x: disagrees); ``extra_lines`` maps a
     label to beta(alpha), e.g. a boundary read off the map. The legends sit right of the axes."""
     if ax is None:

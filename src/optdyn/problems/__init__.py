@@ -1,6 +1,7 @@
 """Solvable models: sampling, exact population risk and the inputs the theory needs."""
 
 from optdyn.problems import spectra, targets
+from optdyn.problems.conjugate_kernel import conjugate_kernel_problem, random_features_problem
 from optdyn.problems.data import DataRegression, load_features, sklearn_dataset
 from optdyn.problems.linear_regression import LinearRegression
 from optdyn.problems.matrix_regression import MatrixRegression
@@ -18,7 +19,9 @@ __all__ = [
     "RandomVector",
     "ReducedPLRF",
     "Zeros",
+    "conjugate_kernel_problem",
     "load_features",
+    "random_features_problem",
     "sklearn_dataset",
     "spectra",
     "targets",

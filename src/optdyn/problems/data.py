@@ -26,8 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optdyn.errors import ConfigError
-from optdyn.noise_fit import fit_gaussian, fit_gaussian_mixture
+from optdyn._core.errors import ConfigError
+from optdyn.noise.fit import fit_gaussian, fit_gaussian_mixture
 from optdyn.problems.linear_regression import LinearRegression
 
 __all__ = ["DataRegression", "load_features", "sklearn_dataset"]

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 from optdyn.noise import NoiseLaw, NoNoise
 from optdyn.noise import from_config as noise_from_config
 from optdyn.problems._covariance import SpectralCovariance, digest

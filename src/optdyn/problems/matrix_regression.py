@@ -37,12 +37,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optdyn.errors import ConfigError, build_from_config
-from optdyn.optimizers.polar import LowRank
+from optdyn._core.errors import ConfigError, build_from_config
+from optdyn._core.lowrank import LowRank
 from optdyn.problems._covariance import SpectralCovariance, digest
 from optdyn.problems.spectra import haar_orthogonal
 
 __all__ = [
+    "update_direction",
     "MatrixRegression",
     "MatrixBuilder",
     "PowerLawTarget",
@@ -402,3 +403,14 @@ class MatrixRegression(SpectralCovariance):
         """Cheap upper bound (1/2) ||K|| ||W - W*||_F^2 (/ m) >= R, for divergence checks."""
         e = (params - arrays["w_star"]).astype(jnp.float64)
         return arrays["risk_scale64"] * jnp.max(arrays["eig64"]) * jnp.sum(e * e)
+
+
+def update_direction(problem: Any, arrays: dict, unit: Any, w: jax.Array, key: jax.Array,
+                     batch_size: int) -> jax.Array:
+    """The direction U of one update of ``unit`` (an optimizer at lr = 1, fresh state) from W on
+    a fresh batch drawn from ``key``: W' = W - lr U. Float64; usable inside ``jit``."""
+    x, eps = problem.draw(arrays, key, batch_size, jnp.float64)
+    x = problem.rotate(arrays, x)
+    grad = problem.gradient(arrays, w, (x, eps), getattr(unit, "per_sample", False))
+    u, _ = unit.update(grad, unit.init(w), w)
+    return -u

@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 from optdyn.problems.spectra import haar_orthogonal
 
 __all__ = ["AssociativeMemory"]

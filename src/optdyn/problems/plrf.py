@@ -49,7 +49,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 from optdyn.noise import Gaussian
 from optdyn.problems.linear_regression import LinearRegression
 

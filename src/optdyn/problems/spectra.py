@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 
 __all__ = [
     "isotropic",

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from optdyn.errors import ConfigError, build_from_config
+from optdyn._core.errors import ConfigError, build_from_config
 
 __all__ = ["VectorBuilder", "PowerLawCoefficients", "RandomVector", "Zeros", "vector_from_config"]
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 
 __all__ = ["figure", "names", "run", "describe", "write_caption", "single_threaded_blas"]
 

@@ -3,7 +3,7 @@
 Settings follow the spec note ``clipping_and_memory.md`` section A.8 (read from the authors'
 notebooks); where a setting is not known, the choice made here is stated in the caption file.
 Every curve labelled "theory" comes from :func:`optdyn.theory.run` or
-:func:`optdyn.theory.clipping.schedule`, every band from :func:`optdyn.simulate.run` on the same
+:func:`optdyn.analysis.clipping.schedule`, every band from :func:`optdyn.simulate.run` on the same
 problem and optimizer, and the caption reports their measured mean relative error.
 """
 
@@ -21,26 +21,14 @@ import xarray as xr  # noqa: E402
 
 from optdyn import noise as N  # noqa: E402
 from optdyn import simulate, theory  # noqa: E402
+from optdyn.analysis import clipping as C  # noqa: E402
+from optdyn.analysis.compare import mean_relative_error  # noqa: E402
 from optdyn.optimizers import SGD, ClippedSGD  # noqa: E402
 from optdyn.plot.curves import risk_curves, save_figure  # noqa: E402
 from optdyn.problems import DataRegression, LinearRegression, sklearn_dataset  # noqa: E402
 from optdyn.reproduce import figure, write_caption  # noqa: E402
-from optdyn.theory import clipping as C  # noqa: E402
 
 __all__: list[str] = []
-
-
-def mean_relative_error(sim: xr.Dataset, th: xr.Dataset) -> np.ndarray:
-    """Per config: mean over checkpoints k > 0 of |mean_seeds R_sim(k) / R_theory(k) - 1|
-    (diverged seeds are left out of the mean; the theory is interpolated in the step if its
-    grid differs)."""
-    mean = sim["risk"].where(np.isfinite(sim["risk"])).mean("seed")
-    ref = th["risk"]
-    if not np.array_equal(ref["step"].values, sim["step"].values):
-        ref = ref.interp(step=sim["step"].values)
-    rel = np.abs(mean.values / ref.values - 1.0)
-    rel = np.atleast_2d(rel)[:, sim["step"].values > 0]
-    return np.nanmean(rel, axis=-1)
 
 
 def _haar_problem(D: int, power: float, noise: N.NoiseLaw) -> LinearRegression:
@@ -166,7 +154,7 @@ def clip_ccc(out: Path) -> list[Path]:
         {"ccc": (("law", "c"), ccc), "ccc_monte_carlo": (("law", "c_mc"), mc),
          "mu_student": (("df", "c"), mu_t), "nu_student_normalized": (("df", "c"), nu_t)},
         coords={"law": list(laws), "c": cs, "c_mc": c_mc, "df": list(dfs)},
-        attrs={"R": R, "noise_std": s, "source": "optdyn.theory.clipping (quadrature)"})
+        attrs={"R": R, "noise_std": s, "source": "optdyn.analysis.clipping (quadrature)"})
     ds.to_netcdf(out / "clip-ccc.nc")
     files.append(out / "clip-ccc.nc")
     lines = [

@@ -3,7 +3,7 @@
 The paper's settings for the synthetic experiments are not known (spec ``clipping_and_memory.md``
 B.5 [U]); the choices made here are stated in each caption. Simulations are exact full-batch runs
 of :func:`optdyn.simulate.full_batch.run` on :class:`optdyn.problems.memory.AssociativeMemory`
-from W0 = 0; theory curves come from :mod:`optdyn.theory.memory`.
+from W0 = 0; theory curves come from :mod:`optdyn.analysis.memory`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from optdyn.analysis import memory as TH  # noqa: E402
 from optdyn.optimizers.aligned import AlignedSignSGD  # noqa: E402
 from optdyn.optimizers.muon import SignSVD  # noqa: E402
 from optdyn.optimizers.normalized import NormalizedSGD  # noqa: E402
@@ -27,7 +28,6 @@ from optdyn.plot.curves import save_figure  # noqa: E402
 from optdyn.problems.memory import AssociativeMemory  # noqa: E402
 from optdyn.reproduce import figure, write_caption  # noqa: E402
 from optdyn.simulate.full_batch import run  # noqa: E402
-from optdyn.theory import memory as TH  # noqa: E402
 
 __all__: list[str] = []
 

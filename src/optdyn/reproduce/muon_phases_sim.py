@@ -4,7 +4,7 @@ The template theory's map (``muon-phases``) holds where label noise dominates; t
 SignSVD-favoured and trade-off points only. SignSGD's entrywise sign preconditions by
 K^(1/2) when K is axis-aligned (spec muon.md 2.3), and it wins at long horizons when the target
 is noiseless, a regime where SignSVD's template fails (README, A1). This figure maps that
-regime with the simulation engine itself (:func:`optdyn.theory.phases.phase_diagram` with
+regime with the simulation engine itself (:func:`optdyn.analysis.phases.phase_diagram` with
 ``engine="simulation"``) at d and 2d, labelled over two (B, T) sets, since what the paper's
 "uniformly" ranges over is not known (spec 3.2). Each map is its own checkpoint: an interrupted
 run resumes where it stopped.
@@ -23,10 +23,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from optdyn.analysis.phases import LABELS, label_phases, phase_diagram  # noqa: E402
 from optdyn.plot.curves import save_figure  # noqa: E402
 from optdyn.plot.phases import PHASE_COLORS, phase_map  # noqa: E402
 from optdyn.reproduce import figure, write_caption  # noqa: E402
-from optdyn.theory.phases import LABELS, label_phases, phase_diagram  # noqa: E402
 
 __all__ = ["SETTINGS", "LONG", "SPOTS", "simulated_maps", "spot_points"]
 
@@ -105,7 +105,7 @@ def muon_phases_sim(out: Path) -> list[Path]:
     lines = [f"Simulation (optdyn.simulate, {SETTINGS['seeds']} seeds, seed-mean risk), K "
              "axis-aligned with lambda_j = j^(-2 alpha), W* = diag(j^(-beta)) Z / sqrt(m), "
              "sigma = 0, W0 = 0, m = 2d; best constant lr per method, B and T over a geometric "
-             f"grid ({SETTINGS['lrs_per_decade']} per decade, optdyn.theory.phases.lr_grid); "
+             f"grid ({SETTINGS['lrs_per_decade']} per decade, optdyn.analysis.phases.lr_grid); "
              "label = sign of log R_SignSGD - log R_SignSVD over the (B, T) set (+1 SignSVD-, "
              "-1 SignSGD-favoured, 0 trade-off; |.| < 0.02 ignored).", ""]
     bs = maps[d1].batch_size.values.tolist()

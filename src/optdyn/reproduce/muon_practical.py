@@ -40,6 +40,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from optdyn.analysis.tuning import grid_minimum  # noqa: E402
 from optdyn.optimizers import Muon, SignSVD  # noqa: E402
 from optdyn.optimizers.base import Optimizer  # noqa: E402
 from optdyn.optimizers.polar import ns_singular_value_map  # noqa: E402
@@ -180,7 +181,7 @@ def gap_summary(ds: xr.Dataset, common_lr: float | None = None) -> xr.Dataset:
     mean = _mean_risk(ds["risk"])
     final = mean.isel(step=-1)
     fin_vals = np.where(np.isfinite(final.values), final.values, np.inf)
-    best_idx = np.argmin(fin_vals, axis=1)
+    best_idx, _ = grid_minimum(fin_vals, axis=1)
     lrs = ds["lr"].values
     ref_best = int(best_idx[list(ds["variant"].values).index(EXACT)])
     if common_lr is None:

@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from optdyn import simulate, theory  # noqa: E402
+from optdyn.analysis.compare import relative_error  # noqa: E402
 from optdyn.analysis.scaling import fit_window, frontier, scaling_laws  # noqa: E402
 from optdyn.optimizers import SGD, SignSGD  # noqa: E402
 from optdyn.plot.curves import save_figure  # noqa: E402
@@ -63,7 +64,7 @@ def _validation(study: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
                                   else "exact", points_per_decade=8)["loss"].values
                        for o in opts])
         mean = sim["loss"].mean("seed").values
-        rel = np.abs(mean / th - 1)[:, 1:]
+        rel = relative_error(sim, th, var="loss", reduce="none")
         # relative standard error of the seed mean: the size of the sampling noise
         sem = (sim["loss"].std("seed", ddof=1).values / math.sqrt(seeds) / mean)[:, 1:]
         rows.append(xr.Dataset(

@@ -19,14 +19,13 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from optdyn import io  # noqa: E402
+from optdyn.problems import conjugate_kernel_problem, random_features_problem  # noqa: E402
 from optdyn.reproduce import figure, write_caption  # noqa: E402
 from optdyn.rmt import (  # noqa: E402
     ConjugateKernel,
     MultiLayerConjugateKernel,
-    conjugate_kernel_problem,
     entry_law,
     kolmogorov_distance,
-    random_features_problem,
     sample_eigenvalues,
     sample_multilayer_eigenvalues,
 )

@@ -21,12 +21,12 @@ import xarray as xr  # noqa: E402
 
 from optdyn import noise as N  # noqa: E402
 from optdyn import simulate, theory  # noqa: E402
+from optdyn.analysis import signsgd as S  # noqa: E402
+from optdyn.analysis.compare import mean_relative_error  # noqa: E402
 from optdyn.optimizers import SGD, SignSGD  # noqa: E402
 from optdyn.plot.curves import risk_curves, save_figure  # noqa: E402
 from optdyn.problems import LinearRegression, spectra  # noqa: E402
 from optdyn.reproduce import figure, write_caption  # noqa: E402
-from optdyn.reproduce.clipping import mean_relative_error  # noqa: E402
-from optdyn.theory import signsgd as S  # noqa: E402
 
 __all__: list[str] = []
 

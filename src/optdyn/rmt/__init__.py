@@ -7,12 +7,11 @@
 * :func:`gaussian_constants`: theta1, theta2, c2 of an activation by adaptive quadrature.
 * Empirical counterparts: :func:`sample_eigenvalues`, :func:`sample_multilayer_eigenvalues`,
   :func:`kolmogorov_distance`.
-* The link to the dynamics: :func:`conjugate_kernel_problem` (a ``LinearRegression`` on the
-  limiting spectrum) and :func:`random_features_problem` (least squares on actual random features).
+* The link to the dynamics lives in :mod:`optdyn.problems.conjugate_kernel`
+  (``conjugate_kernel_problem``, ``random_features_problem``); the old names here warn once.
 """
 
 from optdyn.rmt.activation import ACTIVATIONS, Activation, GaussianConstants, gaussian_constants
-from optdyn.rmt.dynamics import conjugate_kernel_problem, random_features_problem
 from optdyn.rmt.empirical import (
     EntryLaw,
     conjugate_kernel,
@@ -40,14 +39,24 @@ __all__ = [
     "SpectralLaw",
     "SpikePrediction",
     "conjugate_kernel",
-    "conjugate_kernel_problem",
     "entry_law",
     "gaussian_constants",
     "kolmogorov_distance",
     "marchenko_pastur_density",
     "marchenko_pastur_stieltjes",
     "product_wishart_density",
-    "random_features_problem",
     "sample_eigenvalues",
     "sample_multilayer_eigenvalues",
 ]
+
+
+_MOVED = {"conjugate_kernel_problem": "optdyn.problems.conjugate_kernel",
+          "random_features_problem": "optdyn.problems.conjugate_kernel"}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        from optdyn._core.deprecation import moved_attribute
+
+        return moved_attribute(__name__, name, _MOVED[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

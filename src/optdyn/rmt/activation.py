@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from scipy import integrate, special
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 
 __all__ = ["Activation", "GaussianConstants", "activation", "gaussian_constants", "ACTIVATIONS"]
 

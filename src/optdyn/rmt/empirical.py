@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 from optdyn.rmt.activation import Activation, activation, gaussian_constants
 
 __all__ = ["EntryLaw", "entry_law", "sample_matrix", "features", "conjugate_kernel",

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 
 __all__ = ["SpikePrediction", "d_transform", "outlier_location", "bbp_threshold",
            "conjugate_kernel_spikes"]

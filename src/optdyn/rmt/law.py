@@ -28,8 +28,8 @@ import numpy as np
 import xarray as xr
 from scipy import integrate, interpolate, optimize
 
+from optdyn._core.errors import ConfigError
 from optdyn._version import __version__
-from optdyn.errors import ConfigError
 from optdyn.rmt.activation import Activation, GaussianConstants, activation, gaussian_constants
 from optdyn.rmt.continuation import eta_ladder, poly_roots, track_polynomial_root
 from optdyn.rmt.quartic import quartic_coefficients

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 from optdyn.rmt.activation import Activation, activation, gaussian_constants
 from optdyn.rmt.continuation import newton_continuation
 from optdyn.rmt.law import SpectralLaw, _positive_float, _positive_int

@@ -28,11 +28,11 @@ import numpy as np
 import optax
 import xarray as xr
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
+from optdyn._core.grid import checkpoint_steps
+from optdyn._core.results import RISK_CONVENTION, common_attrs, step_coords
 from optdyn.optimizers.base import Optimizer
 from optdyn.optimizers.optax_adapter import OptaxOptimizer
-from optdyn.results import RISK_CONVENTION, common_attrs, step_coords
-from optdyn.simulate.grid import checkpoint_steps
 
 __all__ = ["run", "RISK_CONVENTION"]
 

@@ -5,7 +5,7 @@ g_k the exact full-batch gradient ``problem.full_gradient(arrays, W_k)`` (the se
 Zhong, Lu, Wang, "Muon in Associative Memory Learning", arXiv 2602.05725, Thms 4.1-6.3), or with
 ``batch_size=B`` the mini-batch gradient of B pairs drawn by ``problem.draw`` (seed s, step k
 uses the key ``fold_in(key(s), k)``). Steps run in jit-compiled ``fori_loop`` segments between
-checkpoints (the geometric grid of :func:`optdyn.simulate.grid.checkpoint_steps` or given
+checkpoints (the geometric grid of :func:`optdyn._core.grid.checkpoint_steps` or given
 steps); at each checkpoint the exact per-subtask losses are evaluated in float64.
 
 The problem provides ``engine_arrays``, ``full_gradient``, ``gradient``, ``draw``,
@@ -28,10 +28,10 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
+from optdyn._core.grid import checkpoint_steps
+from optdyn._core.results import common_attrs
 from optdyn.optimizers.base import Optimizer
-from optdyn.results import common_attrs
-from optdyn.simulate.grid import checkpoint_steps
 
 __all__ = ["run"]
 

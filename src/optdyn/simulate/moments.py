@@ -22,20 +22,10 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
+from optdyn.problems.matrix_regression import update_direction
 
 __all__ = ["update_direction", "update_moments"]
-
-
-def update_direction(problem: Any, arrays: dict, unit: Any, w: jax.Array, key: jax.Array,
-                     batch_size: int) -> jax.Array:
-    """The direction U of one update of ``unit`` (an optimizer at lr = 1, fresh state) from W on
-    a fresh batch drawn from ``key``: W' = W - lr U. Float64; usable inside ``jit``."""
-    x, eps = problem.draw(arrays, key, batch_size, jnp.float64)
-    x = problem.rotate(arrays, x)
-    grad = problem.gradient(arrays, w, (x, eps), getattr(unit, "per_sample", False))
-    u, _ = unit.update(grad, unit.init(w), w)
-    return -u
 
 
 def update_moments(problem: Any, optimizer: Any, w: Any = None, *, n_batches: int = 1000,

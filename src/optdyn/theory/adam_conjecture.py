@@ -41,11 +41,11 @@ import numpy as np
 import xarray as xr
 from scipy.interpolate import interp1d
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
+from optdyn._core.grid import checkpoint_steps
+from optdyn._core.results import RISK_CONVENTION, common_attrs, step_coords
 from optdyn.noise import NoiseLaw
 from optdyn.optimizers import Adam
-from optdyn.results import RISK_CONVENTION, common_attrs, step_coords
-from optdyn.simulate.grid import checkpoint_steps
 from optdyn.theory.integrator import integrate
 from optdyn.theory.laws._noise_scale import noise_scale2
 from optdyn.theory.laws.sign import SignSGDLaw, sign_table

@@ -13,10 +13,10 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
+from optdyn._core.grid import checkpoint_steps
+from optdyn._core.results import RISK_CONVENTION, common_attrs, step_coords
 from optdyn.optimizers.base import Optimizer
-from optdyn.results import RISK_CONVENTION, common_attrs, step_coords
-from optdyn.simulate.grid import checkpoint_steps
 from optdyn.theory.integrator import integrate
 from optdyn.theory.laws import SGDLaw, law_for
 

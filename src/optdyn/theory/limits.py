@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 from optdyn.theory.laws import SGDLaw, law_for
 
 __all__ = ["limit_risk", "critical_lr"]

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from scipy.optimize import brentq
 from scipy.special import gammaln
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 
 __all__ = ["a_B", "degrees_of_freedom", "kappa0", "f_B", "projector_loads", "k_sigma",
            "signsvd_profile", "signsgd_profile", "power_law_kappa0"]

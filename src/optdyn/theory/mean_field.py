@@ -53,11 +53,11 @@ import numpy as np
 import xarray as xr
 from jax.scipy.special import erf
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
+from optdyn._core.grid import checkpoint_steps
+from optdyn._core.results import RISK_CONVENTION, common_attrs, step_coords
 from optdyn.optimizers import SGD, Muon, SignSGD, SignSVD
-from optdyn.results import RISK_CONVENTION, common_attrs, step_coords
-from optdyn.simulate.grid import checkpoint_steps
-from optdyn.simulate.moments import update_direction
+from optdyn.problems.matrix_regression import update_direction
 from optdyn.theory.laws.base import is_matrix
 from optdyn.theory.matrix_profiles import k_sigma
 

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 from optdyn.schedules import Constant
 
 __all__ = ["Law", "Modes", "constant_value", "ModesCache", "initial_error", "is_matrix",

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 from optdyn.optimizers import ClippedSGD
 from optdyn.theory.factors import clip_factors
 from optdyn.theory.laws._noise_scale import noise_scale2

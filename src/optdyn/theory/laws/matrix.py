@@ -26,7 +26,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 from optdyn.optimizers import SignSGD, SignSVD
 from optdyn.theory.laws.base import (
     Law,

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import brentq
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 from optdyn.optimizers import SGD
 from optdyn.theory.laws.base import (
     Law,

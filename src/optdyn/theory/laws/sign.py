@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 from optdyn.optimizers import SignSGD
 from optdyn.theory.factors import sign_drift
 from optdyn.theory.laws._noise_scale import noise_scale2

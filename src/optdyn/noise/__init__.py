@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import integrate, special
 
-from optdyn.errors import ConfigError
+from optdyn._core.errors import ConfigError
 
 __all__ = [
     "NoiseLaw",

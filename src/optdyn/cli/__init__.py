@@ -1,7 +1,7 @@
 """The ``optdyn`` command line: ``optdyn run EXPERIMENT.toml``, ``optdyn demo``,
 ``optdyn reproduce NAME`` (``--list`` for the names), ``optdyn spectrum ACT N0 N1 M``
-(conjugate-kernel spectra, see :mod:`optdyn.rmt.cli`), ``optdyn phases`` (the SignSGD/SignSVD
-phase diagram, see :mod:`optdyn.theory.phases_cli`), ``--version``."""
+(conjugate-kernel spectra, see :mod:`optdyn.cli.spectrum`), ``optdyn phases`` (the SignSGD/SignSVD
+phase diagram, see :mod:`optdyn.cli.phases`), ``--version``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import time
 from importlib import resources
 from pathlib import Path
 
+from optdyn._core.errors import ConfigError
 from optdyn._version import __version__
-from optdyn.errors import ConfigError
 
 __all__ = ["main"]
 
@@ -80,10 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     p_rep.add_argument("--list", action="store_true", help="list the figures and exit")
     p_rep.add_argument("--out", type=Path, default=None,
                        help="output folder (default: reproduce_output/NAME)")
-    from optdyn.rmt import cli as rmt_cli
+    from optdyn.cli import spectrum as rmt_cli
 
     rmt_cli.add_parser(sub)
-    from optdyn.theory import phases_cli
+    from optdyn.cli import phases as phases_cli
 
     phases_cli.add_parser(sub)
     args = parser.parse_args(argv)

@@ -1,0 +1,71 @@
+"""The package layout: lazy submodules, ``python -m optdyn``, old import paths that warn once."""
+
+import importlib
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+import optdyn as od
+
+MOVED = {
+    "optdyn.theory.clipping": "optdyn.analysis.clipping",
+    "optdyn.theory.signsgd": "optdyn.analysis.signsgd",
+    "optdyn.theory.memory": "optdyn.analysis.memory",
+    "optdyn.theory.phases": "optdyn.analysis.phases",
+    "optdyn.theory.phases_cli": "optdyn.cli.phases",
+    "optdyn.rmt.cli": "optdyn.cli.spectrum",
+    "optdyn.rmt.dynamics": "optdyn.problems.conjugate_kernel",
+    "optdyn.results": "optdyn._core.results",
+    "optdyn._pytree": "optdyn._core.pytree",
+    "optdyn.simulate.grid": "optdyn._core.grid",
+    "optdyn.noise_fit": "optdyn.noise.fit",
+}
+
+
+def test_submodules_load_on_first_use():
+    assert od.problems.LinearRegression.__name__ == "LinearRegression"
+    assert callable(od.theory.run)
+    assert od.rmt.ConjugateKernel.__name__ == "ConjugateKernel"
+    assert "problems" in dir(od)
+    with pytest.raises(AttributeError, match="no_such_module"):
+        od.no_such_module  # noqa: B018
+
+
+def test_import_optdyn_is_light():
+    code = ("import sys, optdyn; heavy = [m for m in ('optdyn.theory', 'optdyn.simulate', "
+            "'optdyn.plot', 'matplotlib', 'scipy') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_python_dash_m_version():
+    out = subprocess.run([sys.executable, "-m", "optdyn", "--version"], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == f"optdyn {od.__version__}"
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(MOVED.items()))
+def test_moved_module_is_the_new_one_and_warns_once(old, new):
+    code = (f"import warnings; warnings.simplefilter('always')\n"
+            f"with warnings.catch_warnings(record=True) as w:\n"
+            f"    import {old}\n    import {old}\n"
+            f"import {new}, sys\n"
+            f"assert sys.modules['{old}'] is sys.modules['{new}']\n"
+            f"moved = [x for x in w if issubclass(x.category, FutureWarning)]\n"
+            f"print(len(moved), '{new}' in str(moved[0].message))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", "True"]
+
+
+def test_moved_attribute_warns_and_resolves():
+    new = importlib.import_module("optdyn.problems.conjugate_kernel")
+    rmt = importlib.import_module("optdyn.rmt")
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        f = rmt.conjugate_kernel_problem
+    assert f is new.conjugate_kernel_problem
+    assert od.problems.conjugate_kernel_problem is f
+    assert all(issubclass(x.category, FutureWarning) for x in w)
