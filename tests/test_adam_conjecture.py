@@ -9,7 +9,7 @@ from optdyn import theory
 from optdyn.errors import ConfigError
 from optdyn.optimizers import SGD, Adam, SignSGD
 from optdyn.problems import LinearRegression, RandomVector, spectra
-from optdyn.theory import adam_conjecture as A
+from optdyn.analysis import adam as A
 from optdyn.theory.factors import sign_drift
 
 

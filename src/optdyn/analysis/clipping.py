@@ -19,19 +19,18 @@ heuristic of the paper sets c(t) = kappa sqrt(2 R(t) + sigma^2), also at the com
 
 Both schedules are feedback laws c = c(R), so the ODE stays a scalar-coefficient system: its
 coefficients a(R) = mu comp, b(R) = nu_bar comp^2 (comp = 1 / mu when compensated) are tabulated
-once in R (:mod:`optdyn.theory.tables`) and integrated by the theory engine's integrator. The
-risk curve of the ODE then fixes the threshold and learning rate of every step, which are replayed
+once in R and integrated by ``theory.run`` as the law of a policy object
+(:class:`~optdyn.theory.laws.clip_policy.ClippingPolicy`, its law ``ClipPolicyLaw``). The risk
+curve of the ODE then fixes the threshold and learning rate of every step, which are replayed
 in simulation as :class:`~optdyn.schedules.PiecewiseArray` schedules of a
 :class:`~optdyn.optimizers.ClippedSGD` (:func:`replay`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import json
 import math
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -39,22 +38,29 @@ import numpy.typing as npt
 import xarray as xr
 from scipy.optimize import minimize_scalar
 
+from optdyn import theory
 from optdyn._core.errors import ConfigError
 from optdyn._core.grid import checkpoint_steps
-from optdyn._core.results import RISK_CONVENTION, common_attrs, step_coords
 from optdyn.noise import NoiseLaw
 from optdyn.optimizers import SGD, ClippedSGD
 from optdyn.schedules import PiecewiseArray, as_schedule
-from optdyn.theory.factors import clip_factors_pairs
-from optdyn.theory.integrator import integrate
-from optdyn.theory.laws._noise_scale import noise_scale2
-from optdyn.theory.laws.sgd import SGDLaw
+from optdyn.theory.laws.clip_policy import (
+    ClippingPolicy,
+    Fixed,
+    Heuristic,
+    MaxCCC,
+    Policy,
+    best_threshold,
+    clip_pairs,
+    mu_nubar,
+    policy_tables,
+    ref_scale2,
+)
 from optdyn.theory.replay import hold, replay_grid, schedule_values
-from optdyn.theory.tables import log_table, table_eval
 
 __all__ = [
     "mu", "nu", "csc", "ccc", "max_ccc", "MaxCCC", "Heuristic", "Fixed", "schedule",
-    "fit_kappa", "replay",
+    "fit_kappa", "replay", "ClippingPolicy",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -64,21 +70,6 @@ NO_CLIP = 1e30
 
 
 # ----------------------------------------------------------------------------- the factors
-def _pairs(R: npt.ArrayLike, c: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    r, cc = np.broadcast_arrays(np.asarray(R, dtype=float), np.asarray(c, dtype=float))
-    if not np.all(np.isfinite(r) & (r >= 0)):
-        raise ConfigError("R", "the risk must be finite and >= 0")
-    if not np.all(cc > 0):
-        raise ConfigError("c", "the residual threshold must be > 0 (inf: no clipping)")
-    return r, cc
-
-
-def _factors(noise: NoiseLaw, R: npt.ArrayLike, c: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """(mu, nu_bar) on the broadcast of R and c."""
-    r, cc = _pairs(R, c)
-    return clip_factors_pairs(noise, r, cc)
-
-
 def _finite_variance(noise: NoiseLaw, what: str) -> float:
     s2 = float(noise.second_moment)
     if not math.isfinite(s2):
@@ -91,15 +82,15 @@ def _finite_variance(noise: NoiseLaw, what: str) -> float:
 def mu(noise: NoiseLaw, R: npt.ArrayLike, c: npt.ArrayLike) -> FloatArray:
     """Descent reduction factor mu_c(R) = P(|sqrt(2R) Z - eps| <= c) (arXiv 2406.11733, by Stein's
     lemma E[clip(g)] = mu grad R); vectorised over broadcast arrays R >= 0, c > 0 (inf: 1)."""
-    return _factors(noise, R, c)[0]
+    return mu_nubar(noise, R, c)[0]
 
 
 def nu(noise: NoiseLaw, R: npt.ArrayLike, c: npt.ArrayLike, normalized: bool = False
        ) -> FloatArray:
     """Variance reduction factor: nu_bar_c(R) = E[min(r^2, c^2)], or with ``normalized=True``
     nu_c(R) = nu_bar_c(R) / (2R + E eps^2) (1 unclipped; 1 where 2R + E eps^2 = 0)."""
-    r, _ = _pairs(R, c)
-    nb = _factors(noise, R, c)[1]
+    r, _ = clip_pairs(R, c)
+    nb = mu_nubar(noise, R, c)[1]
     if not normalized:
         return nb
     den = 2.0 * r + _finite_variance(noise, "nu(normalized=True)")
@@ -112,7 +103,7 @@ def csc(noise: NoiseLaw, R: npt.ArrayLike, c: npt.ArrayLike) -> FloatArray:
     the stable learning-rate range, by that factor (isotropic ODE with sigma = 0:
     dR/dt = R (-2 eta mu + eta^2 nu), stable iff eta < 2 mu / nu against SGD's eta < 2)."""
     _finite_variance(noise, "the CSC")
-    m, _ = _factors(noise, R, c)
+    m, _ = mu_nubar(noise, R, c)
     return m / nu(noise, R, c, normalized=True)
 
 
@@ -121,47 +112,8 @@ def ccc(noise: NoiseLaw, R: npt.ArrayLike, c: npt.ArrayLike) -> FloatArray:
     the compensated rate lr / mu lowers the noise term of the ODE by that factor (Theorem 3 of
     arXiv 2406.11733); <= 1 for all R, c with Gaussian noise (Theorem 4)."""
     _finite_variance(noise, "the CCC")
-    m, _ = _factors(noise, R, c)
+    m, _ = mu_nubar(noise, R, c)
     return m * m / nu(noise, R, c, normalized=True)
-
-
-def _log_ratio(noise: NoiseLaw, R: FloatArray, c: FloatArray) -> FloatArray:
-    m, nb = clip_factors_pairs(noise, R, c)
-    return np.log(np.maximum(nb, 1e-300)) - 2.0 * np.log(np.maximum(m, 1e-300))
-
-
-_GOLD = (math.sqrt(5.0) - 1.0) / 2.0
-
-
-def _best_c(noise: NoiseLaw, R: FloatArray, s2: float) -> tuple[FloatArray, FloatArray]:
-    """argmin over finite c > 0 of nu_bar / mu^2 at each R (vectorised): 48 log-spaced c from
-    0.01 sqrt(2R) (1e-4 of the noise scale at R = 0) to 30 sqrt(2R + s2), then 40 golden-section
-    steps in log c between the grid neighbours of the best point. Returns (c*, nu_bar / mu^2)."""
-    r = np.asarray(R, dtype=float).reshape(-1)
-    lo = np.where(r > 0, 0.01 * np.sqrt(2.0 * r), 1e-4 * math.sqrt(s2))
-    lo = np.minimum(lo, 1e-2 * math.sqrt(s2))
-    hi = 30.0 * np.sqrt(2.0 * r + s2)
-    n = 48
-    u = np.log(lo)[:, None] + np.linspace(0.0, 1.0, n) * np.log(hi / lo)[:, None]
-    f = _log_ratio(noise, np.repeat(r[:, None], n, axis=1), np.exp(u))
-    i = np.argmin(f, axis=1)
-    rows = np.arange(r.size)
-    best_u, best_f = u[rows, i], f[rows, i]
-    a, b = u[rows, np.maximum(i - 1, 0)], u[rows, np.minimum(i + 1, n - 1)]
-    x1, x2 = b - _GOLD * (b - a), a + _GOLD * (b - a)
-    f1, f2 = _log_ratio(noise, r, np.exp(x1)), _log_ratio(noise, r, np.exp(x2))
-    for _ in range(40):
-        left = f1 < f2  # the minimum lies in [a, x2]
-        a, b = np.where(left, a, x1), np.where(left, x2, b)
-        x1, x2, f2_old, f1_old = (np.where(left, b - _GOLD * (b - a), x2),
-                                  np.where(left, x1, a + _GOLD * (b - a)), f2, f1)
-        new = _log_ratio(noise, r, np.exp(np.where(left, x1, x2)))
-        f1, f2 = np.where(left, new, f2_old), np.where(left, f1_old, new)
-    x = np.where(f1 < f2, x1, x2)
-    fx = np.minimum(f1, f2)
-    better = fx < best_f
-    c = np.exp(np.where(better, x, best_u)).reshape(np.shape(R))
-    return c, np.exp(np.where(better, fx, best_f)).reshape(np.shape(R))
 
 
 def max_ccc(noise: NoiseLaw, R: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -172,118 +124,10 @@ def max_ccc(noise: NoiseLaw, R: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     refined by golden-section search; vectorised over R."""
     s2 = _finite_variance(noise, "max_ccc")
     r = np.asarray(R, dtype=float)
-    _pairs(r, 1.0)
-    cs, ratio = _best_c(noise, r, max(s2, 1e-300))
+    clip_pairs(r, 1.0)
+    cs, ratio = best_threshold(noise, r, max(s2, 1e-300))
     with np.errstate(divide="ignore"):
         return cs, np.where(ratio > 0, (2.0 * r + s2) / np.where(ratio > 0, ratio, 1.0), np.inf)
-
-
-# ------------------------------------------------------------------------ threshold policies
-@dataclasses.dataclass(frozen=True)
-class MaxCCC:
-    """The optimal schedule (Theorem 3 of arXiv 2406.11733): c(R) = argmax_c CCC, clipping off
-    (c = inf) where max_c CCC <= ``fallback``; learning rate lr / mu (compensated).
-
-    For infinite-variance noise the CCC does not exist, but the quantity it ranks does: the
-    threshold minimises nu_bar / mu^2, the noise term at the compensated rate, and never falls
-    back (unclipped SGD has an infinite noise term)."""
-
-    fallback: float = 1.0
-    name = "max-CCC"
-
-    def to_config(self) -> dict[str, Any]:
-        return {"policy": "max_ccc", "fallback": self.fallback}
-
-
-@dataclasses.dataclass(frozen=True)
-class Heuristic:
-    """The one-parameter heuristic of arXiv 2406.11733: c(R) = kappa sqrt(2R + sigma^2), learning
-    rate lr / mu (compensated). ``kappa=None``: fitted by :func:`fit_kappa` (the kappa with the
-    lowest final ODE risk). For infinite-variance noise sigma^2 is replaced by the variance of the
-    Gaussian with the same density at 0."""
-
-    kappa: float | None = None
-    name = "heuristic"
-
-    def to_config(self) -> dict[str, Any]:
-        return {"policy": "heuristic", "kappa": self.kappa}
-
-
-@dataclasses.dataclass(frozen=True)
-class Fixed:
-    """A constant residual threshold c; ``compensate=True`` runs at lr / mu(R)."""
-
-    c: float
-    compensate: bool = False
-    name = "fixed"
-
-    def to_config(self) -> dict[str, Any]:
-        return {"policy": "fixed", "c": self.c, "compensate": self.compensate}
-
-
-Policy = MaxCCC | Heuristic | Fixed
-
-# feedback tables: 12 points per decade over 24 decades of R (one threshold search per point)
-_PER_DECADE = 12
-
-
-def _ref_scale2(noise: NoiseLaw) -> float:
-    s2 = float(noise.second_moment)
-    return s2 if math.isfinite(s2) else noise_scale2(noise)
-
-
-def _r_ref(noise: NoiseLaw) -> float:
-    return max(_ref_scale2(noise), 1e-300)
-
-
-@functools.lru_cache(maxsize=64)
-def _policy_grid(noise: NoiseLaw, policy: Policy) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """The policy on the table grid in R: (R, c(R), mu(R, c(R))); c = inf where it clips nothing."""
-    r_ref = _r_ref(noise)
-    n = 24 * _PER_DECADE + 1
-    r = r_ref * np.logspace(-12.0, 12.0, n)
-    s2 = float(noise.second_moment)
-    if isinstance(policy, Fixed):
-        c = np.full(n, float(policy.c))
-    elif isinstance(policy, Heuristic):
-        if policy.kappa is None or not policy.kappa > 0:
-            raise ConfigError("kappa", f"must be > 0 (or fitted with fit_kappa), got "
-                              f"{policy.kappa!r}")
-        c = policy.kappa * np.sqrt(2.0 * r + _ref_scale2(noise))
-    else:
-        c, ratio = _best_c(noise, r, _ref_scale2(noise))
-        if math.isfinite(s2):
-            # clip only where max CCC = (2R + s2) / min(nu_bar / mu^2) beats SGD (round-off aside)
-            c = np.where((2.0 * r + s2) > policy.fallback * (1.0 + 1e-9) * ratio, c, math.inf)
-    m, _ = _factors(noise, r, c)
-    return r, c, m
-
-
-@functools.lru_cache(maxsize=64)
-def _tables(noise: NoiseLaw, policy: Policy) -> dict[str, Any]:
-    """log-spline tables of the ODE coefficients a(R) = mu comp and b(R) = nu_bar comp^2."""
-    r, c, m = _policy_grid(noise, policy)
-    _, nb = _factors(noise, r, c)
-    comp = not isinstance(policy, Fixed) or policy.compensate
-    a = np.ones_like(r) if comp else m
-    b = nb / (m * m) if comp else nb
-    if np.any(m <= 0):
-        raise ConfigError("policy", "the threshold clips every sample (mu = 0) at some risk; "
-                          "the compensated rate lr / mu is infinite there")
-    lookup = {"r": r, "c": c, "mu": m}
-
-    def from_grid(vals: FloatArray):
-        return lambda x: np.interp(np.log(x), np.log(r), vals) if x.shape != r.shape else vals
-
-    r_ref = _r_ref(noise)
-    return {"a": log_table(from_grid(a), r_ref, per_decade=_PER_DECADE),
-            "b": log_table(from_grid(b), r_ref, per_decade=_PER_DECADE), **lookup}
-
-
-def _coeff(k, r, p):
-    g = p["lr"](k)
-    a, b = table_eval(p["a"], r), table_eval(p["b"], r)
-    return 2.0 * g * a, g * g * b / (2.0 * p["batch_size"])
 
 
 def _validate(problem: Any, lr: Any, steps: int, batch_size: int, policy: Any) -> Any:
@@ -299,36 +143,23 @@ def _validate(problem: Any, lr: Any, steps: int, batch_size: int, policy: Any) -
     return as_schedule(lr, "lr")
 
 
-def _integrate(problem: Any, lr: Any, steps: int, batch_size: int, policies: list[Policy],
-               ckpts: np.ndarray, rtol: float) -> tuple[np.ndarray, np.ndarray]:
-    import jax
-    import jax.numpy as jnp
-
-    modes = SGDLaw.modes(problem)
-    params = [{"lr": lr, "batch_size": np.float64(batch_size),
-               "a": _tables(problem.noise, p)["a"], "b": _tables(problem.noise, p)["b"]}
-              for p in policies]
-    stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *params)
-    threshold = 1e10 * max(float(problem.initial_risk), 1.0)
-    risk, status, _, _ = integrate(_coeff, stacked, modes.weights, modes.drift, modes.loads,
-                                   modes.v0, ckpts.astype(float), rtol=rtol, threshold=threshold)
-    return np.asarray(risk), np.asarray(status)
-
-
 def fit_kappa(problem: Any, lr: Any, steps: int, *, batch_size: int = 1,
               bounds: tuple[float, float] = (0.05, 20.0), rtol: float = 1e-6) -> float:
     """The heuristic's kappa: the value in ``bounds`` that minimises the final ODE risk of
     c(t) = kappa sqrt(2R(t) + sigma^2) at the compensated rate (a 40-point log grid, then Brent's
     method between the neighbours of the best grid point). The paper tunes kappa the same way by
-    a grid search of the final ODE risk (arXiv 2406.11733, section on the heuristic)."""
+    a grid search of the final ODE risk (arXiv 2406.11733, section on the heuristic). Each
+    evaluation is one batched ``theory.run`` of :class:`ClippingPolicy` configs."""
     sched = _validate(problem, lr, steps, batch_size, Heuristic(1.0))
     if not 0 < bounds[0] < bounds[1]:
         raise ConfigError("bounds", f"need 0 < low < high, got {bounds!r}")
-    ck = np.asarray([0, int(steps)])
+    ends = np.asarray([0, int(steps)])
 
     def final(kappas: list[float]) -> np.ndarray:
-        risk, _ = _integrate(problem, sched, int(steps), batch_size,
-                             [Heuristic(float(k)) for k in kappas], ck, rtol)
+        pols = [ClippingPolicy(sched, Heuristic(float(k)), batch_size) for k in kappas]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # a diverged kappa is just a bad one
+            risk = theory.run(problem, pols, int(steps), at=ends, rtol=rtol)["risk"].values
         return np.log(np.maximum(np.nan_to_num(risk[:, -1], nan=np.inf), 1e-300))
 
     grid = np.geomspace(bounds[0], bounds[1], 40)
@@ -379,16 +210,16 @@ def schedule(
         kappa = fit_kappa(problem, sched, int(steps), batch_size=batch_size, rtol=rtol)
         policy = Heuristic(kappa)
     ckpts = checkpoint_steps(int(steps), points_per_decade)
-    dense = replay_grid(int(steps))
-    grid = np.union1d(ckpts, dense)
-    risk_all, status = _integrate(problem, sched, int(steps), batch_size, [policy], grid, rtol)
-    risk_all = risk_all[0]
-    if status[0] != 0:
+    grid = np.union1d(ckpts, replay_grid(int(steps)))
+    pol = ClippingPolicy(sched, policy, batch_size)
+    th = theory.run(problem, pol, int(steps), at=grid, rtol=rtol)
+    risk_all = th["risk"].values
+    if bool(th["diverged"]) or not np.all(np.isfinite(risk_all)):
         raise ConfigError("lr", f"the clipped ODE under {policy.name} did not reach step {steps} "
-                          f"(status {int(status[0])}: diverged or failed)")
+                          "(diverged or failed)")
     k = np.arange(int(steps))
-    tab = _tables(problem.noise, policy)
-    comp = not isinstance(policy, Fixed) or policy.compensate
+    tab = policy_tables(problem.noise, policy)
+    comp = pol.compensated
 
     def along(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lr_ = np.log(np.clip(r, tab["r"][0], tab["r"][-1]))
@@ -399,7 +230,7 @@ def schedule(
                                                                        lr_), prev, idx)
         c = tab["c"][pick]
         if isinstance(policy, Heuristic):
-            c = policy.kappa * np.sqrt(2.0 * r + _ref_scale2(problem.noise))
+            c = policy.kappa * np.sqrt(2.0 * r + ref_scale2(problem.noise))
         elif isinstance(policy, Fixed):
             c = np.full(r.shape, float(policy.c))
         return c, np.asarray(mu(problem.noise, r, c))
@@ -412,40 +243,27 @@ def schedule(
     thr_k = np.where(np.isinf(c_k), NO_CLIP, c_k * math.sqrt(problem.trace))
 
     at = np.searchsorted(grid, ckpts)
+    ds = th.isel(step=at)
     risk, c_ck, mu_ck = risk_all[at], c_g[at], mu_g[at]
     g_ck = schedule_values(sched, ckpts)
-    opt = replay_optimizer(lr_k, thr_k, batch_size)
-    coords = {n: v for n, v in step_coords(problem.d, [opt], ckpts).items() if v[0] == "step"}
-    coords["k"] = ("k", k)
-    data: dict[str, Any] = {
-        "risk": ("step", risk),
-        "c": ("step", c_ck),
-        "mu": ("step", mu_ck),
-        "lr_eff": ("step", g_ck / mu_ck if comp else g_ck),
-        "threshold_per_step": ("k", thr_k),
-        "lr_per_step": ("k", lr_k),
-    }
+    ds = ds.assign(c=("step", c_ck), mu=("step", mu_ck),
+                   lr_eff=("step", g_ck / mu_ck if comp else g_ck))
+    ds = ds.assign_coords(k=("k", k)).assign(threshold_per_step=("k", thr_k),
+                                             lr_per_step=("k", lr_k))
     s2 = float(problem.noise.second_moment)
     if math.isfinite(s2):
         nbar = nu(problem.noise, risk, c_ck)
         with np.errstate(invalid="ignore", divide="ignore"):
-            data["ccc"] = ("step", np.where(np.isinf(c_ck), 1.0,
-                                            mu_ck**2 * (2 * risk + s2) / nbar))
-        data["loss"] = ("step", risk + 0.5 * s2)
-    ds = xr.Dataset(data, coords=coords)
-    ds["risk"].attrs.update(long_name="excess population risk (clipped ODE)",
-                            convention=RISK_CONVENTION)
+            ds["ccc"] = ("step", np.where(np.isinf(c_ck), 1.0, mu_ck**2 * (2 * risk + s2) / nbar))
+    ds["risk"].attrs.update(long_name="excess population risk (clipped ODE)")
     ds["c"].attrs.update(long_name="residual threshold c (inf: no clipping)")
     ds["threshold_per_step"].attrs.update(long_name="gradient-norm threshold c sqrt(Tr K) of "
                                           "step k+1 (inf: no clipping)")
     ds["lr_per_step"].attrs.update(long_name="learning rate of step k+1 (lr / mu if compensated)")
-    config = {"problem": problem.to_config(), "lr": sched.to_config(), "steps": int(steps),
-              "batch_size": batch_size, "policy": policy.to_config(), "rtol": rtol}
-    ds.attrs.update(**common_attrs("theory", problem.d, json.dumps(config, default=str),
-                                   time.perf_counter() - t0),
-                    method="ode", dtype="float64", policy=policy.name,
+    ds.attrs.update(policy=policy.name,
                     kappa=float(policy.kappa) if isinstance(policy, Heuristic) else math.nan,
-                    compensated=int(comp), batch_size=batch_size, label=opt_label(policy))
+                    compensated=int(comp), batch_size=batch_size, label=opt_label(policy),
+                    elapsed_s=time.perf_counter() - t0)
     return ds
 
 

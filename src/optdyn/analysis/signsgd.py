@@ -28,7 +28,6 @@ Both return per-step schedules that the simulation replays.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from typing import Any
@@ -39,15 +38,13 @@ import xarray as xr
 
 from optdyn._core.errors import ConfigError
 from optdyn._core.grid import checkpoint_steps
-from optdyn._core.results import RISK_CONVENTION, common_attrs, step_coords
 from optdyn.noise import NoiseLaw
 from optdyn.optimizers import SGD, SignSGD
 from optdyn.schedules import PiecewiseArray
 from optdyn.theory.factors import sign_drift
-from optdyn.theory.integrator import integrate
-from optdyn.theory.laws.sign import SignSGDLaw, sign_table
+from optdyn.theory.laws.sign import SignSGDLaw
+from optdyn.theory.laws.sign_rate import ConstantEffectiveRate, effective_rate
 from optdyn.theory.replay import hold, replay_grid, schedule_values
-from optdyn.theory.tables import table_eval
 
 __all__ = ["drift_factor", "compression", "effective_noise_variance", "spectra", "effects",
            "constant_effective_rate", "sgd_at_effective_rate", "replay", "matched_limits"]
@@ -142,11 +139,6 @@ def effects(problem: Any, optimizer: SignSGD, steps: int, *, points_per_decade: 
 
 
 # ------------------------------------------------------------------ risk-driven schedules
-def _coeff_const_eff(k, r, p):
-    e = p["eta_eff"] / table_eval(p["c"], r)  # the rate lr(R) = eta_eff / c(R)
-    return 2.0 * p["eta_eff"], 0.5 * e * e
-
-
 def _validate(problem: Any, lr: Any, steps: int) -> None:
     _check_problem(problem)
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
@@ -160,42 +152,34 @@ def constant_effective_rate(problem: Any, lr: float, steps: int, *,
     """signSGD with the risk-driven rate gamma(R) = lr c(R_0) / c(R) (gamma c(R) held at its
     initial value lr c(R_0); for Gaussian noise gamma = lr sqrt((2R + s^2) / (2R_0 + s^2))).
 
-    The ODE is dv_j/dk = -2 e lambda_j v_j + (e^2 / (2 c(R)^2)) q_j with e = lr c(R_0). Returns
-    ``risk`` and ``lr`` on the output grid and ``lr_per_step`` (dim ``k``) for :func:`replay`.
+    ``theory.run`` of the policy :class:`~optdyn.theory.laws.sign_rate.ConstantEffectiveRate`
+    (ODE dv_j/dk = -2 e lambda_j v_j + (e^2 / (2 c(R)^2)) q_j with e = lr c(R_0)) on the
+    checkpoints and a dense replay grid. Returns the driver's Dataset on the checkpoints plus
+    ``lr`` and ``lr_eff`` there and ``lr_per_step`` (dim ``k``) for :func:`replay`.
     """
-    import jax
+    from optdyn import theory
 
     _validate(problem, lr, steps)
     t0 = time.perf_counter()
-    modes = SignSGDLaw.modes(problem)
-    r0 = float(problem.initial_risk)
-    eta_eff = float(lr) * float(drift_factor(problem.noise, r0))
     ckpts = checkpoint_steps(int(steps), points_per_decade)
     grid = np.union1d(ckpts, replay_grid(int(steps)))
-    params = {"eta_eff": np.float64(eta_eff), "c": sign_table(problem.noise)}
-    stacked = jax.tree_util.tree_map(lambda x: np.asarray(x)[None], params)
-    risk, status, _, _ = integrate(_coeff_const_eff, stacked, modes.weights, modes.drift,
-                                   modes.loads, modes.v0, grid.astype(float), rtol=rtol)
-    risk = np.asarray(risk)[0]
-    if int(np.asarray(status)[0]) != 0:
-        raise ConfigError("lr", "the ODE of the constant-effective-rate schedule failed")
+    policy = ConstantEffectiveRate(float(lr))
+    th = theory.run(problem, policy, int(steps), at=grid, rtol=rtol)
+    risk = th["risk"].values
+    if not np.all(np.isfinite(risk)):
+        raise ConfigError("lr", "the ODE of the constant-effective-rate schedule diverged or "
+                          "failed")
+    eta_eff = effective_rate(problem, policy)
     lr_grid = eta_eff / drift_factor(problem.noise, risk)
     lr_k = hold(grid, lr_grid, int(steps))
     at = np.searchsorted(grid, ckpts)
-    opt = SignSGD(lr=PiecewiseArray(lr_k))
-    coords = {n: v for n, v in step_coords(problem.d, [opt], ckpts).items() if v[0] == "step"}
-    coords["k"] = ("k", np.arange(int(steps)))
-    ds = xr.Dataset({"risk": ("step", risk[at]), "lr": ("step", lr_grid[at]),
-                     "lr_eff": ("step", np.full(ckpts.size, eta_eff)),
-                     "lr_per_step": ("k", lr_k)}, coords=coords)
-    ds["risk"].attrs.update(long_name="excess population risk (signSGD ODE)",
-                            convention=RISK_CONVENTION)
-    config = {"problem": problem.to_config(), "lr0": lr, "steps": int(steps),
-              "schedule": "constant effective rate"}
-    ds.attrs.update(**common_attrs("theory", problem.d, json.dumps(config, default=str),
-                                   time.perf_counter() - t0),
-                    method="ode", dtype="float64", optimizer="sign_sgd", eta_eff=eta_eff,
-                    label=f"signSGD, constant lr c(R) = {eta_eff:.3g}")
+    ds = th.isel(step=at).assign(lr=("step", lr_grid[at]),
+                                 lr_eff=("step", np.full(ckpts.size, eta_eff)))
+    ds = ds.assign_coords(k=("k", np.arange(int(steps)))).assign(lr_per_step=("k", lr_k))
+    ds["risk"].attrs.update(long_name="excess population risk (signSGD ODE)")
+    ds.attrs.update(optimizer="sign_sgd", eta_eff=eta_eff,
+                    label=f"signSGD, constant lr c(R) = {eta_eff:.3g}",
+                    elapsed_s=time.perf_counter() - t0)
     return ds
 
 

@@ -299,8 +299,8 @@ def signsgd_heavy_tails(out: Path) -> list[Path]:
 @figure("signsgd-adam", "Adam simulations against the conjectured Adam ODE (exact at "
         "b1 = b2 = 0, where Adam is signSGD)")
 def signsgd_adam(out: Path) -> list[Path]:
+    from optdyn.analysis import adam as adam_conjecture
     from optdyn.optimizers import Adam
-    from optdyn.theory import adam_conjecture
 
     d, eta, T, seeds = 1000, 0.3, 6.0, 4
     lam = np.exp(np.random.default_rng(0).uniform(math.log(0.25), math.log(4.0), d))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
 import time
-import warnings
 from typing import Any
 
 import jax
@@ -15,28 +13,32 @@ import xarray as xr
 
 from optdyn._core.errors import ConfigError
 from optdyn._core.grid import checkpoint_steps
-from optdyn._core.results import RISK_CONVENTION, common_attrs, step_coords
 from optdyn.optimizers.base import Optimizer
 from optdyn.theory.integrator import integrate
-from optdyn.theory.laws import SGDLaw, law_for
+from optdyn.theory.laws import LAWS, law_for
+from optdyn.theory.result import curves
 
 __all__ = ["run", "run_available", "METHODS"]
 
-METHODS = ("ode", "exact", "mean-field")
+METHODS = ("ode", "exact", "mean-field", "conjecture")
 
 
-def _as_list(optimizer: Any, problem: Any = None) -> tuple[list[Optimizer], bool]:
+def _as_list(optimizer: Any, problem: Any = None, method: str | None = None
+             ) -> tuple[list[Optimizer], bool]:
     single = not isinstance(optimizer, list | tuple)
     opts = [optimizer] if single else list(optimizer)
     if not opts:
         raise ConfigError("optimizer", "the list of optimizers is empty")
     for i, o in enumerate(opts):
         where = "optimizer" if single else f"optimizer[{i}]"
-        if law_for(o, problem) is None:
+        if law_for(o, problem, method) is None:
+            other = [m for m in METHODS if law_for(o, problem, m) is not None]
+            hint = (f"; its theory there has method(s) {other}" if other else
+                    "; theory.run covers SGD, ClippedSGD and SignSGD on LinearRegression (Adam "
+                    "with method='conjecture'), and SGD, SignSGD and SignSVD on "
+                    "MatrixRegression (method='mean-field' also covers Muon there)")
             raise ConfigError(where, f"optdyn has no risk-curve theory for {type(o).__name__} "
-                              f"on {type(problem).__name__}; theory.run covers SGD, ClippedSGD "
-                              "and SignSGD on LinearRegression, and SGD, SignSGD and SignSVD on "
-                              "MatrixRegression (method='mean-field' also covers Muon there)")
+                              f"on {type(problem).__name__} by method={method!r}{hint}")
     return opts, single
 
 
@@ -49,59 +51,110 @@ def _stack(items: list[Any]) -> Any:
     return jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *items)
 
 
+def _output_grid(steps: Any, at: Any, points_per_decade: int) -> np.ndarray:
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
+        raise ConfigError("steps", f"must be a positive integer, got {steps!r}")
+    if at is None:
+        return checkpoint_steps(int(steps), points_per_decade)
+    grid = np.asarray(at)
+    if (grid.ndim != 1 or grid.size < 2 or not np.issubdtype(grid.dtype, np.integer)
+            or grid[0] != 0 or grid[-1] != steps or np.any(np.diff(grid) <= 0)):
+        raise ConfigError("at", f"expected increasing integer steps from 0 to steps = {steps}, "
+                          f"got {at!r}")
+    return grid.astype(np.int64)
+
+
+def _split_options(laws: list[Any], method: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The law options with their defaults; an option no law of the run accepts is an error."""
+    known: dict[str, Any] = {}
+    for law in laws:
+        known.update(law.options)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        where = sorted({m for law in LAWS if unknown[0] in law.options for m in law.methods})
+        hint = f"; it is an option of method {where}" if where else ""
+        raise ConfigError(unknown[0], f"is not an option of method={method!r} for "
+                          f"{sorted({law.name for law in laws})} (options: {sorted(known)})"
+                          f"{hint}")
+    return {**known, **options}
+
+
+def _solve(method: str, law: Any, problem: Any, opts: list[Any], ckpts: np.ndarray,
+           options: dict[str, Any], rtol: float, max_substeps: int, threshold: float
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """One group of configs: the mode ODE through the one integrator, or the law's own solver
+    (an exact recursion, a mean-field recursion)."""
+    if method in ("ode", "conjecture"):
+        modes = law.modes_for(problem, opts[0])
+        params = _stack([law.params_with(problem, o, options) for o in opts])
+        out, st, ns, _ = integrate(law.coeff, params, modes.weights, modes.drift, modes.loads,
+                                   modes.v0, ckpts.astype(float), rtol=rtol,
+                                   max_substeps=max_substeps, threshold=threshold)
+        return np.asarray(out), np.asarray(st), np.asarray(ns), {}
+    return law.solve(method, problem, opts, ckpts, options)
+
+
 def run(
     problem: Any,
     optimizer: Any,
     steps: int,
     method: str = "ode",
     *,
+    at: Any = None,
     points_per_decade: int = 10,
     rtol: float = 1e-6,
     max_substeps: int = 2_000_000,
     divergence_threshold: float | None = None,
-    **mean_field: Any,
+    **options: Any,
 ) -> xr.Dataset:
     """The deterministic risk curve(s) that high-dimensional theory predicts.
+
+    Every deterministic curve of optdyn comes from here: the law of each config (keyed on the
+    optimizer's type, or on a policy object such as a clipping-threshold policy) supplies the
+    coefficients, the method picks the solver, and one result builder
+    (:func:`optdyn.theory.result.curves`) writes the Dataset.
 
     Args:
         problem: a :class:`optdyn.problems.LinearRegression`, or a
             :class:`optdyn.problems.MatrixRegression` (matrix least squares, arXiv 2605.09552).
         optimizer: on LinearRegression an ``SGD`` (momentum 0), ``ClippedSGD`` (per-sample,
-            constant threshold) or ``SignSGD`` (batch 1); on MatrixRegression an ``SGD``,
-            ``SignSGD`` or ``SignSVD`` (any batch size; :mod:`optdyn.theory.laws.matrix`); or a
-            list of them (result gets a ``config`` dimension); configs
-            of one kind and structure (e.g. a learning-rate grid) are integrated in one compiled,
-            vmapped call. Learning-rate schedules are evaluated at continuous step counts.
+            constant threshold), ``SignSGD`` (batch 1), ``Adam`` (``method="conjecture"``) or a
+            policy object (:class:`~optdyn.theory.laws.clip_policy.ClippingPolicy`,
+            :class:`~optdyn.theory.laws.sign_rate.ConstantEffectiveRate`); on MatrixRegression
+            an ``SGD``, ``SignSGD`` or ``SignSVD`` (any batch size; :mod:`.laws.matrix`), and
+            with ``method="mean-field"`` also ``Muon``; or a list of them (the result gets a
+            ``config`` dimension). Configs of one kind and structure (e.g. a learning-rate
+            grid) are integrated in one compiled, vmapped call. Schedules are evaluated at
+            continuous step counts.
         steps: horizon in optimizer steps.
-        method: ``"ode"`` (the mode ODE of each law, :mod:`optdyn.theory.integrator`) or
-            ``"exact"`` (SGD only: the exact expected-risk recursion for Gaussian data, valid at
-            any learning rate and dimension), or ``"mean-field"`` (MatrixRegression only: the
-            mean-field recursion of :mod:`optdyn.theory.mean_field`, which takes its own options
-            as keyword arguments). ``attrs["regime"]`` says where each law is claimed to hold.
+        method: ``"ode"`` (the mode ODE of each law, :mod:`optdyn.theory.integrator`),
+            ``"exact"`` (SGD: the exact expected-risk recursion for Gaussian data, valid at any
+            learning rate and dimension), ``"mean-field"`` (MatrixRegression: the recursions of
+            :mod:`optdyn.theory.mean_field`) or ``"conjecture"`` (Adam: a law that is not
+            derived, see :mod:`.laws.adam`). ``attrs["regime"]`` says where each law is claimed
+            to hold.
+        at: explicit output steps (increasing integers from 0 to ``steps``) instead of the
+            checkpoint grid (used to replay a risk-driven schedule step by step).
         points_per_decade: output grid, identical to :func:`optdyn.simulate.run`'s.
         rtol: local relative error tolerance of the integrator on R per step (the global
             relative error is about 10 rtol on smooth curves).
         max_substeps: step limit per config (a config that reaches it is reported as NaN).
         divergence_threshold: R above it is reported as diverged (default 1e10 max(R0, 1)).
+        **options: law options (e.g. ``drift``, ``n_mc``, ``seed`` of the mean-field recursion;
+            ``mc_chains``, ``mc_points`` of the Adam conjecture).
 
     Returns:
         ``xarray.Dataset`` with ``risk`` (dims ``config``, ``step``; no ``config`` for a single
         optimizer), ``loss`` where E[eps^2] is finite, ``diverged``, ``diverged_step``,
         ``limit_risk`` (fixed point at a constant rate, NaN for schedules), ``critical_lr``
-        (inf where the law never diverges) and ``n_substeps``, on the coordinates of
-        :func:`optdyn.simulate.run`; ``attrs["kind"] == "theory"``.
+        (inf where the law never diverges), ``n_substeps`` and any per-law extras (``rho`` of
+        the mean-field recursion), on the coordinates of :func:`optdyn.simulate.run`;
+        ``attrs["kind"] == "theory"``, ``attrs["regime"]`` and ``attrs["config"]``.
     """
     if method not in METHODS:
         raise ConfigError("method", f"expected one of {METHODS}, got {method!r}")
-    if method == "mean-field":
-        from optdyn.theory.mean_field import run as mean_field_run
-
-        return mean_field_run(problem, optimizer, steps, points_per_decade=points_per_decade,
-                              **mean_field)
-    if mean_field:
-        raise ConfigError("method", f"options {sorted(mean_field)} are for method='mean-field'")
-    opts, single = _as_list(optimizer, problem)
-    ckpts = checkpoint_steps(steps, points_per_decade)
+    opts, single = _as_list(optimizer, problem, method)
+    ckpts = _output_grid(steps, at, points_per_decade)
     if not (isinstance(rtol, float | int) and 0 < rtol < 1):
         raise ConfigError("rtol", f"must lie in (0, 1), got {rtol!r}")
     r0 = float(problem.initial_risk)
@@ -109,79 +162,34 @@ def run(
     if not threshold > 0:
         raise ConfigError("divergence_threshold", f"must be > 0, got {divergence_threshold!r}")
 
-    laws = [law_for(o, problem) for o in opts]
+    laws = [law_for(o, problem, method) for o in opts]
+    opts_all = _split_options(laws, method, options)
     for i, (law, o) in enumerate(zip(laws, opts, strict=True)):
-        where = "optimizer" if single else f"optimizer[{i}]"
-        if method == "exact" and law is not SGDLaw:
-            raise ConfigError("method", f"the exact recursion exists for SGD on Gaussian data; "
-                              f"{where} is {type(o).__name__} (use method='ode')")
-        law.check(problem, o, where)
-
+        law.check(problem, o, "optimizer" if single else f"optimizer[{i}]")
     n_c, n_k = len(opts), len(ckpts)
     risk = np.full((n_c, n_k), np.nan)
     status = np.zeros(n_c, int)
     n_sub = np.zeros(n_c, int)
+    extras: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
     t0 = time.perf_counter()
     groups: dict[tuple, list[int]] = {}
     for i, (law, o) in enumerate(zip(laws, opts, strict=True)):
-        groups.setdefault(_group_key(law, o), []).append(i)
+        key = _group_key(law, o) if method != "mean-field" else (law, i)
+        groups.setdefault(key, []).append(i)
     for key, idx in groups.items():
-        law = key[0]
-        modes = law.modes_for(problem, opts[idx[0]])
-        params = _stack([law.params(problem, opts[i]) for i in idx])
-        if method == "exact":
-            out = SGDLaw.exact_curves(params, modes.weights, modes.v0, ckpts)
-            risk[idx] = np.asarray(out)
-            n_sub[idx] = steps
-        else:
-            out, st, ns, _ = integrate(law.coeff, params, modes.weights, modes.drift,
-                                       modes.loads, modes.v0, ckpts.astype(float), rtol=rtol,
-                                       max_substeps=max_substeps, threshold=threshold)
-            risk[idx], status[idx], n_sub[idx] = np.asarray(out), np.asarray(st), np.asarray(ns)
+        law_opts = {k: v for k, v in opts_all.items() if k in key[0].options}
+        out, st, ns, extra = _solve(method, key[0], problem, [opts[i] for i in idx], ckpts,
+                                    law_opts, rtol, max_substeps, threshold)
+        risk[idx], status[idx], n_sub[idx] = out, st, ns
+        for name, (dims, arr) in extra.items():
+            if name not in extras:
+                extras[name] = (dims, np.full((n_c, *arr.shape[1:]), np.nan))
+            extras[name][1][idx] = arr
     elapsed = time.perf_counter() - t0
-
-    bad = ~np.isfinite(risk) | (risk > threshold)
-    bad &= ~np.isnan(risk) | (status[:, None] == 1)
-    first = np.where(bad.any(-1), bad.argmax(-1), n_k)
-    diverged = first < n_k
-    risk = np.where(np.arange(n_k) >= first[:, None], np.inf, risk)
-    div_step = np.where(diverged, ckpts[np.minimum(first, n_k - 1)], -1)
-
-    if method == "exact":
-        limit = [SGDLaw.exact_limit_risk(problem, o) for o in opts]
-        crit = [SGDLaw.exact_critical_lr(problem, o) for o in opts]
-    else:
-        limit = [law.limit_risk(problem, o) for law, o in zip(laws, opts, strict=True)]
-        crit = [law.critical_lr(problem, o) for law, o in zip(laws, opts, strict=True)]
-    for i in np.flatnonzero(diverged):
-        warnings.warn(f"{opts[i].label()} diverged at step {div_step[i]}: its risk exceeds "
-                      f"{threshold:.3g}; the critical learning rate of {method} theory is "
-                      f"{crit[i]:.6g}", stacklevel=2)
-    for i in np.flatnonzero(status == 2):
-        warnings.warn(f"{opts[i].label()}: the integrator stopped after {n_sub[i]} steps "
-                      "(max_substeps or failed error control); later checkpoints are NaN",
-                      stacklevel=2)
-
-    coords = step_coords(problem.d, opts, ckpts)
-    data: dict[str, Any] = {
-        "risk": (("config", "step"), risk),
-        "diverged": ("config", diverged),
-        "diverged_step": ("config", div_step),
-        "limit_risk": ("config", np.asarray(limit, dtype=float)),
-        "critical_lr": ("config", np.asarray(crit, dtype=float)),
-        "n_substeps": ("config", n_sub),
-    }
-    m2 = problem.noise_second_moment
-    if math.isfinite(m2):
-        data["loss"] = (("config", "step"), risk + 0.5 * m2)
-    ds = xr.Dataset(data, coords=coords)
-    ds["risk"].attrs.update(long_name="excess population risk (theory)",
-                            convention=RISK_CONVENTION)
-    ds["t"].attrs.update(long_name="t = samples / d")
-    ds["limit_risk"].attrs.update(description="fixed point of the risk at a constant learning "
-                                  "rate (NaN for schedules, inf above the critical rate)")
-    ds["critical_lr"].attrs.update(description="largest constant per-step learning rate with "
-                                   "a bounded risk (inf: never diverges)")
+    limits = [law.limits(problem, o, method) for law, o in zip(laws, opts, strict=True)]
+    regimes: dict[str, str] = {}
+    for law, o in zip(laws, opts, strict=True):
+        regimes.update(law.regime_for(o, opts_all))
     config = {
         "problem": problem.to_config(),
         "optimizers": [o.to_config() for o in opts],
@@ -190,14 +198,12 @@ def run(
         "method": method,
         "rtol": rtol,
         "laws": [law.name for law in laws],
+        **({"options": opts_all} if opts_all else {}),
     }
-    regimes = {law.name: law.regime for law in laws if law.regime}
-    ds.attrs.update(**common_attrs("theory", problem.d, json.dumps(config, default=str),
-                                   elapsed), method=method, dtype="float64",
-                    regime=json.dumps(regimes))
-    if single:
-        ds = ds.isel(config=0)
-    return ds
+    return curves(problem, opts, ckpts, risk, status=status, n_substeps=n_sub, limits=limits,
+                  method=method, threshold=threshold, config=config,
+                  regime=regimes, elapsed=elapsed,
+                  extras=extras, single=single)
 
 
 def run_available(
@@ -218,11 +224,11 @@ def run_available(
     """
     if method not in ("ode", "exact"):
         raise ConfigError("method", f"expected 'ode' or 'exact', got {method!r}")
-    ok = [i for i, o in enumerate(optimizers) if law_for(o, problem) is not None]
+    ok = [i for i, o in enumerate(optimizers) if law_for(o, problem, "ode") is not None]
     parts = []
     for meth in ("exact", "ode"):
-        idx = [i for i in ok if (meth == "exact") == (method == "exact" and
-                                                       law_for(optimizers[i], problem) is SGDLaw)]
+        idx = [i for i in ok if (meth == "exact") == (
+            method == "exact" and law_for(optimizers[i], problem, "exact") is not None)]
         if idx:
             part = run(problem, [optimizers[i] for i in idx], steps, meth,
                        points_per_decade=points_per_decade, **kwargs)

@@ -13,16 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 from optdyn._core.errors import ConfigError
-from optdyn.theory.laws import SGDLaw, law_for
+from optdyn.theory.laws import law_for
 
 __all__ = ["limit_risk", "critical_lr"]
 
 
 def _law(problem: Any, optimizer: Any, method: str) -> Any:
-    law = law_for(optimizer, problem)
+    law = law_for(optimizer, problem, method)
     if law is None:
-        raise ConfigError("optimizer", f"no theory for {type(optimizer).__name__}")
-    if method not in ("ode", "exact") or (method == "exact" and law is not SGDLaw):
+        if law_for(optimizer, problem) is None:
+            raise ConfigError("optimizer", f"no theory for {type(optimizer).__name__}")
         raise ConfigError("method", f"{method!r} is not available for {type(optimizer).__name__}")
     law.check(problem, optimizer, "optimizer")
     return law
@@ -30,15 +30,9 @@ def _law(problem: Any, optimizer: Any, method: str) -> Any:
 
 def limit_risk(problem: Any, optimizer: Any, method: str = "ode") -> float:
     """Fixed point of the risk at the optimizer's constant learning rate (inf: diverges)."""
-    law = _law(problem, optimizer, method)
-    if method == "exact":
-        return SGDLaw.exact_limit_risk(problem, optimizer)
-    return law.limit_risk(problem, optimizer)
+    return _law(problem, optimizer, method).limits(problem, optimizer, method)[0]
 
 
 def critical_lr(problem: Any, optimizer: Any, method: str = "ode") -> float:
     """Largest constant per-step learning rate with a bounded risk (inf: never diverges)."""
-    law = _law(problem, optimizer, method)
-    if method == "exact":
-        return SGDLaw.exact_critical_lr(problem, optimizer)
-    return law.critical_lr(problem, optimizer)
+    return _law(problem, optimizer, method).limits(problem, optimizer, method)[1]

@@ -43,8 +43,6 @@ for any regime, with Monte Carlo error O(n_mc^(-1/2)) per step.
 from __future__ import annotations
 
 import dataclasses
-import json
-import time
 from typing import Any
 
 import jax
@@ -54,14 +52,12 @@ import xarray as xr
 from jax.scipy.special import erf
 
 from optdyn._core.errors import ConfigError
-from optdyn._core.grid import checkpoint_steps
-from optdyn._core.results import RISK_CONVENTION, common_attrs, step_coords
 from optdyn.optimizers import SGD, Muon, SignSGD, SignSVD
 from optdyn.problems.matrix_regression import update_direction
 from optdyn.theory.laws.base import is_matrix
 from optdyn.theory.matrix_profiles import k_sigma
 
-__all__ = ["run", "DRIFTS"]
+__all__ = ["run", "solve", "kind_of", "regime", "DRIFTS"]
 
 DRIFTS = ("auto", "erf", "mc")
 
@@ -89,7 +85,7 @@ def _check(problem: Any, opts: list[Any], drift: str, n_mc: Any) -> list[str]:
     kinds = []
     for i, o in enumerate(opts):
         where = f"optimizer[{i}]" if len(opts) > 1 else "optimizer"
-        kind = drift if drift != "auto" else ("erf" if type(o) is SignSGD else "mc")
+        kind = kind_of(o, drift)
         if kind == "erf" and type(o) is not SignSGD:
             raise ConfigError("drift", f"the erf/arcsin drift is SignSGD's; {where} is "
                               f"{type(o).__name__} (use drift='mc')")
@@ -210,65 +206,35 @@ def _curve(problem: Any, opt: Any, kind: str, steps: int, ckpts: np.ndarray, n_m
     return np.asarray(out[2]), np.asarray(out[3])
 
 
-def run(
-    problem: Any,
-    optimizer: Any,
-    steps: int,
-    *,
-    drift: str = "auto",
-    n_mc: int = 16,
-    seed: int = 0,
-    points_per_decade: int = 10,
-) -> xr.Dataset:
-    """Mean-field risk curves (and per-mode energies) of matrix optimizers.
-
-    Args:
-        problem: a :class:`optdyn.problems.MatrixRegression` (``normalize_by_m=False``).
-        optimizer: SignSGD, SignSVD, SGD (momentum 0) or Muon (beta 0, no weight decay), or a
-            list of them (the result has a ``config`` dimension).
-        steps: horizon in optimizer steps.
-        drift: ``"erf"`` (SignSGD's deterministic arcsin/erf recursion), ``"mc"`` (the Monte
-            Carlo recursion through the optimizer's own update) or ``"auto"`` (erf for SignSGD,
-            mc otherwise).
-        n_mc: draws per step of the Monte Carlo recursion.
-        seed: its random seed.
-        points_per_decade: output grid, identical to :func:`optdyn.simulate.run`'s.
-
-    Returns:
-        ``xarray.Dataset`` with ``risk`` (config, step) and ``rho`` (config, step, mode), the
-        per-mode energies rho_j = ||q_j^T Delta||^2, on the simulation's coordinates;
-        ``attrs["regime"]`` says where each recursion is claimed to hold.
-    """
-    single = not isinstance(optimizer, list | tuple)
-    opts = [optimizer] if single else list(optimizer)
-    if not opts:
-        raise ConfigError("optimizer", "the list of optimizers is empty")
+def solve(problem: Any, opts: list[Any], ckpts: np.ndarray, *, drift: str = "auto",
+          n_mc: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Risk (n, k) and per-mode energies rho (n, k, d) of each config at the output steps
+    ``ckpts`` (starting at 0), and the recursion used per config (``"erf"`` or ``"mc"``)."""
     kinds = _check(problem, opts, drift, n_mc)
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-        raise ConfigError("steps", f"must be a positive integer, got {steps!r}")
-    ckpts = checkpoint_steps(int(steps), points_per_decade)
-    t0 = time.perf_counter()
+    steps = int(ckpts[-1])
     risk = np.full((len(opts), ckpts.size), np.nan)
     rho = np.full((len(opts), ckpts.size, problem.d), np.nan)
     for i, (o, kind) in enumerate(zip(opts, kinds, strict=True)):
-        risk[i], rho[i] = _curve(problem, o, kind, int(steps), ckpts, n_mc, seed)
-    elapsed = time.perf_counter() - t0
-    coords = step_coords(problem.d, opts, ckpts)
-    coords["mode"] = ("mode", np.arange(1, problem.d + 1))
-    coords["eigenvalue"] = ("mode", np.asarray(problem.eigenvalues, float))
-    ds = xr.Dataset({"risk": (("config", "step"), risk),
-                     "rho": (("config", "step", "mode"), rho)}, coords=coords)
-    ds["loss"] = ds["risk"] + 0.5 * problem.noise_second_moment
-    ds["risk"].attrs.update(long_name="excess population risk (mean-field theory)",
-                            convention=RISK_CONVENTION)
-    ds["rho"].attrs.update(long_name="rho_j = ||q_j^T (W - W*)||^2")
-    config = {"problem": problem.to_config(), "optimizers": [o.to_config() for o in opts],
-              "steps": int(steps), "points_per_decade": points_per_decade, "method": "mean-field",
-              "drift": kinds, "n_mc": n_mc, "seed": seed}
-    ds.attrs.update(**common_attrs("theory", problem.d, json.dumps(config, default=str),
-                                   elapsed), method="mean-field", dtype="float64",
-                    regime=json.dumps({k: _REGIME[k] for k in sorted(set(kinds))}))
-    if single:
-        ds = ds.isel(config=0)
-    return ds
+        risk[i], rho[i] = _curve(problem, o, kind, steps, ckpts, n_mc, seed)
+    return risk, rho, kinds
 
+
+def kind_of(opt: Any, drift: str) -> str:
+    """The recursion a config uses: ``drift``, or for ``"auto"`` erf for SignSGD and mc else."""
+    return drift if drift != "auto" else ("erf" if type(opt) is SignSGD else "mc")
+
+
+def regime(kind: str) -> str:
+    """Where the recursion ``kind`` is claimed to hold."""
+    return _REGIME[kind]
+
+
+def run(problem: Any, optimizer: Any, steps: int, *, drift: str = "auto", n_mc: int = 16,
+        seed: int = 0, points_per_decade: int = 10) -> xr.Dataset:
+    """Mean-field risk curves and per-mode energies rho_j = ||q_j^T Delta||^2 of matrix
+    optimizers: ``theory.run(problem, optimizer, steps, "mean-field", ...)`` (see
+    :class:`optdyn.theory.laws.mean_field.MeanFieldLaw` for the options)."""
+    from optdyn.theory.engine import run as theory_run
+
+    return theory_run(problem, optimizer, steps, "mean-field", drift=drift, n_mc=n_mc,
+                      seed=seed, points_per_decade=points_per_decade)

@@ -1,24 +1,31 @@
-"""Optimizer laws of the theory engine: one file per optimizer (see :mod:`.base`)."""
+"""Laws of the theory engine: one file per optimizer or policy (see :mod:`.base`)."""
 
 from typing import Any
 
+from optdyn.theory.laws.adam import AdamLaw
 from optdyn.theory.laws.base import Law, Modes, is_matrix
+from optdyn.theory.laws.clip_policy import ClippingPolicy, ClipPolicyLaw
 from optdyn.theory.laws.clipped import ClippedSGDLaw
 from optdyn.theory.laws.matrix import MatrixSignSGDLaw, SignSVDLaw
+from optdyn.theory.laws.mean_field import MeanFieldLaw
 from optdyn.theory.laws.sgd import SGDLaw
 from optdyn.theory.laws.sign import SignSGDLaw
+from optdyn.theory.laws.sign_rate import ConstantEffectiveRate, ConstantEffectiveRateLaw
 
 __all__ = ["Law", "Modes", "SGDLaw", "ClippedSGDLaw", "SignSGDLaw", "MatrixSignSGDLaw",
-           "SignSVDLaw", "law_for"]
+           "SignSVDLaw", "MeanFieldLaw", "AdamLaw", "ClipPolicyLaw", "ClippingPolicy",
+           "ConstantEffectiveRateLaw", "ConstantEffectiveRate", "LAWS", "law_for"]
 
-_LAWS: tuple[type[Law], ...] = (SGDLaw, ClippedSGDLaw, SignSGDLaw, MatrixSignSGDLaw, SignSVDLaw)
+LAWS: tuple[type[Law], ...] = (SGDLaw, ClippedSGDLaw, SignSGDLaw, MatrixSignSGDLaw, SignSVDLaw,
+                                MeanFieldLaw, AdamLaw, ClipPolicyLaw, ConstantEffectiveRateLaw)
 
 
-def law_for(optimizer: object, problem: Any = None) -> type[Law] | None:
-    """The law of an optimizer instance on a problem (None: a vector problem), or None when
-    optdyn has no theory for that pair."""
+def law_for(optimizer: object, problem: Any = None, method: str | None = None
+            ) -> type[Law] | None:
+    """The law of an optimizer (or policy) instance on a problem (None: a vector problem) for a
+    method (None: any method), or None when optdyn has no theory for that pair."""
     kind = "matrix" if problem is not None and is_matrix(problem) else "vector"
-    for law in _LAWS:
-        if type(optimizer) is law.optimizer_type and kind in law.problem_kinds:
+    for law in LAWS:
+        if law.covers(optimizer, kind, method):
             return law
     return None

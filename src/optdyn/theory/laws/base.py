@@ -7,9 +7,14 @@ tabulated scalar laws) and the coefficient function ``coeff(k, R, p) -> (alpha, 
 
     dv_j/dk = -alpha m_j v_j + beta n_j,    alpha = 2 lr(k) a(R),  beta = lr(k)^2 b(R) / 2.
 
-It also gives the limit risk at a constant learning rate and the critical learning rate. The
-integrator and the driver live in :mod:`optdyn.theory.integrator` and :mod:`optdyn.theory.engine`;
-adding a law is one file here.
+It also gives the limit risk at a constant learning rate and the critical learning rate. A law is
+keyed on the type of the object it describes: an optimizer (``SGD``) or a policy object that
+fixes the optimizer's hyperparameters as feedback on the risk (a clipping-threshold policy, a
+risk-driven learning rate). It names the solution methods it supports (``methods``: ``"ode"``
+for the integrator, ``"exact"`` for a discrete recursion, ``"mean-field"``, ``"conjecture"`` for
+a law that is not derived) and its options (``options``, with defaults, passed by
+``theory.run(..., **options)``). The integrator and the driver live in
+:mod:`optdyn.theory.integrator` and :mod:`optdyn.theory.engine`; adding a law is one file here.
 """
 
 from __future__ import annotations
@@ -85,15 +90,22 @@ class Law(abc.ABC):
 
     name: ClassVar[str]
     optimizer_type: ClassVar[type]
+    #: further types the law covers (e.g. several optimizers sharing one recursion)
+    also_covers: ClassVar[tuple[type, ...]] = ()
+    #: solution methods of the driver this law supports
+    methods: ClassVar[tuple[str, ...]] = ("ode",)
+    #: law options (name -> default) accepted by ``theory.run(..., **options)``
+    options: ClassVar[dict[str, Any]] = {}
     #: problem kinds the law covers: "vector" (LinearRegression) and/or "matrix" (MatrixRegression)
     problem_kinds: ClassVar[tuple[str, ...]] = ("vector",)
     #: where the law is claimed to hold (recorded in every theory result's attributes)
     regime: ClassVar[str] = ""
 
     @staticmethod
-    @abc.abstractmethod
     def coeff(k: Any, r: Any, p: Any) -> tuple[Any, Any]:
-        """``(alpha, beta)`` at continuous step count k and risk R for parameters p."""
+        """``(alpha, beta)`` at continuous step count k and risk R for parameters p (laws that
+        solve only by their own :meth:`solve` have no mode ODE)."""
+        raise ConfigError("method", "this law has no mode ODE")
 
     @classmethod
     @abc.abstractmethod
@@ -101,9 +113,9 @@ class Law(abc.ABC):
         """Raise ConfigError when the theory does not cover this problem/optimizer."""
 
     @classmethod
-    @abc.abstractmethod
     def modes(cls, problem: Any) -> Modes:
         """The mode system of this law on ``problem``."""
+        raise ConfigError("method", f"the {cls.name} law has no mode system")
 
     @classmethod
     def modes_for(cls, problem: Any, opt: Any) -> Modes:
@@ -112,9 +124,40 @@ class Law(abc.ABC):
         return cls.modes(problem)
 
     @classmethod
-    @abc.abstractmethod
     def params(cls, problem: Any, opt: Any) -> dict[str, Any]:
         """One config's parameters (a pytree; stacked across configs)."""
+        raise ConfigError("method", f"the {cls.name} law has no mode ODE parameters")
+
+    @classmethod
+    def solve(cls, method: str, problem: Any, opts: list[Any], ckpts: np.ndarray,
+              options: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+        """The law's own solver for a method other than the mode ODE: (risk (n, k), status (n,),
+        substeps (n,), extras {name: (dims after config, array)})."""
+        raise ConfigError("method", f"the {cls.name} law has no solver for method={method!r}")
+
+    @classmethod
+    def covers(cls, opt: Any, problem_kind: str, method: str | None = None) -> bool:
+        """Whether this law describes ``opt`` on a problem of this kind by ``method``."""
+        return (type(opt) in (cls.optimizer_type, *cls.also_covers)
+                and problem_kind in cls.problem_kinds
+                and (method is None or method in cls.methods))
+
+    @classmethod
+    def params_with(cls, problem: Any, opt: Any, options: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`params` given the law options (laws with options override this)."""
+        return cls.params(problem, opt)
+
+    @classmethod
+    def regime_for(cls, opt: Any, options: dict[str, Any]) -> dict[str, str]:
+        """Where the law is claimed to hold for this config, keyed by a short name (default:
+        ``{name: regime}``)."""
+        return {cls.name: cls.regime} if cls.regime else {}
+
+    @classmethod
+    def limits(cls, problem: Any, opt: Any, method: str) -> tuple[float, float]:
+        """(limit risk, critical lr) of ``method`` (default: :meth:`limit_risk`,
+        :meth:`critical_lr`; a law whose methods differ there overrides this)."""
+        return cls.limit_risk(problem, opt), cls.critical_lr(problem, opt)
 
     @classmethod
     def limit_risk(cls, problem: Any, opt: Any) -> float:

@@ -66,6 +66,7 @@ class SGDLaw(Law):
     name = "sgd"
     optimizer_type = SGD
     problem_kinds = ("vector", "matrix")
+    methods = ("ode", "exact")
     regime = ("SGD: the ODE holds for lr Tr K / B small (high dimension); the exact recursion is "
               "exact in expectation for Gaussian inputs at any lr, B and d")
 
@@ -109,6 +110,23 @@ class SGDLaw(Law):
         if g >= cls.critical_lr(problem, opt):
             return math.inf
         return g * s2 * tr / (4 * b - 2 * g * tr)
+
+    @classmethod
+    def limits(cls, problem: Any, opt: Any, method: str) -> tuple[float, float]:
+        if method == "exact":
+            return cls.exact_limit_risk(problem, opt), cls.exact_critical_lr(problem, opt)
+        return cls.limit_risk(problem, opt), cls.critical_lr(problem, opt)
+
+    @classmethod
+    def solve(cls, method: str, problem: Any, opts: list[Any], ckpts: np.ndarray,
+              options: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+        """The exact recursion (``method="exact"``) for configs of one structure."""
+        modes = cls.modes(problem)
+        params = jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]),
+                                        *[cls.params(problem, o) for o in opts])
+        risk = np.asarray(cls.exact_curves(params, modes.weights, modes.v0, ckpts))
+        n = len(opts)
+        return risk, np.zeros(n, int), np.full(n, int(ckpts[-1])), {}
 
     # ------------------------------------------------------------- exact discrete recursion
     @staticmethod

@@ -1,0 +1,104 @@
+"""The one result builder of the theory: every deterministic curve becomes a Dataset here.
+
+Given the risk at the output steps of each config, it marks divergence (the first checkpoint
+whose risk is not finite or exceeds the threshold; later checkpoints are inf), warns once per
+diverged or stopped config, adds ``loss = risk + E[eps^2]/2`` where that is finite, the limit
+risk and critical rate, the simulation's coordinates, the conventions, the config and the regime.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from optdyn._core.results import RISK_CONVENTION, common_attrs, step_coords
+
+__all__ = ["curves", "divergence"]
+
+
+def divergence(risk: np.ndarray, status: np.ndarray, threshold: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(first diverged checkpoint index or n_k, diverged) per config of a (configs, steps) risk.
+
+    A checkpoint diverges where the risk is +-inf or above ``threshold``, or is NaN after the
+    integrator reported divergence (status 1); NaN from a stopped integrator (status 2) is not
+    divergence."""
+    n_k = risk.shape[-1]
+    bad = ~np.isfinite(risk) | (risk > threshold)
+    bad &= ~np.isnan(risk) | (status[:, None] == 1)
+    first = np.where(bad.any(-1), bad.argmax(-1), n_k)
+    return first, first < n_k
+
+
+def curves(
+    problem: Any,
+    opts: Sequence[Any],
+    ckpts: np.ndarray,
+    risk: np.ndarray,
+    *,
+    status: np.ndarray,
+    n_substeps: np.ndarray,
+    limits: Sequence[tuple[float, float]],
+    method: str,
+    threshold: float,
+    config: dict[str, Any],
+    regime: dict[str, str],
+    elapsed: float,
+    extras: dict[str, tuple[tuple[str, ...], np.ndarray]] | None = None,
+    single: bool = False,
+) -> xr.Dataset:
+    """The theory Dataset of ``risk`` (configs, steps) on the output steps ``ckpts``.
+
+    ``extras`` maps a variable name to (dims after ``config``, array (configs, ...)); a ``mode``
+    dimension gets the coordinates ``mode`` (1..d) and ``eigenvalue``.
+    """
+    n_k = ckpts.size
+    first, diverged = divergence(risk, status, threshold)
+    risk = np.where(np.arange(n_k) >= first[:, None], np.inf, risk)
+    div_step = np.where(diverged, ckpts[np.minimum(first, n_k - 1)], -1)
+    limit = np.asarray([lr for lr, _ in limits], dtype=float)
+    crit = np.asarray([c for _, c in limits], dtype=float)
+    for i in np.flatnonzero(diverged):
+        warnings.warn(f"{opts[i].label()} diverged at step {div_step[i]}: its risk exceeds "
+                      f"{threshold:.3g}; the critical learning rate of {method} theory is "
+                      f"{crit[i]:.6g}", stacklevel=3)
+    for i in np.flatnonzero(status == 2):
+        warnings.warn(f"{opts[i].label()}: the integrator stopped after {n_substeps[i]} steps "
+                      "(max_substeps or failed error control); later checkpoints are NaN",
+                      stacklevel=3)
+
+    coords = step_coords(problem.d, list(opts), ckpts)
+    data: dict[str, Any] = {
+        "risk": (("config", "step"), risk),
+        "diverged": ("config", diverged),
+        "diverged_step": ("config", div_step),
+        "limit_risk": ("config", limit),
+        "critical_lr": ("config", crit),
+        "n_substeps": ("config", np.asarray(n_substeps)),
+    }
+    for name, (dims, arr) in (extras or {}).items():
+        data[name] = (("config", *dims), arr)
+        if "mode" in dims and "mode" not in coords:
+            coords["mode"] = ("mode", np.arange(1, problem.d + 1))
+            coords["eigenvalue"] = ("mode", np.asarray(problem.eigenvalues, float))
+    m2 = problem.noise_second_moment
+    if math.isfinite(m2):
+        data["loss"] = (("config", "step"), risk + 0.5 * m2)
+    ds = xr.Dataset(data, coords=coords)
+    ds["risk"].attrs.update(long_name=f"excess population risk (theory, {method})",
+                            convention=RISK_CONVENTION)
+    ds["t"].attrs.update(long_name="t = samples / d")
+    ds["limit_risk"].attrs.update(description="fixed point of the risk at a constant learning "
+                                  "rate (NaN for schedules, inf above the critical rate)")
+    ds["critical_lr"].attrs.update(description="largest constant per-step learning rate with "
+                                   "a bounded risk (inf: never diverges)")
+    ds.attrs.update(**common_attrs("theory", problem.d, json.dumps(config, default=str),
+                                   elapsed), method=method, dtype="float64",
+                    regime=json.dumps(regime))
+    return ds.isel(config=0) if single else ds
