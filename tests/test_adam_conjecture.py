@@ -6,10 +6,10 @@ import pytest
 import optdyn  # noqa: F401  (float64)
 from optdyn import noise as N
 from optdyn import theory
+from optdyn.analysis import adam as A
 from optdyn.errors import ConfigError
 from optdyn.optimizers import SGD, Adam, SignSGD
 from optdyn.problems import LinearRegression, RandomVector, spectra
-from optdyn.analysis import adam as A
 from optdyn.theory.factors import sign_drift
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from optdyn._version import __version__
 
-__all__ = ["RISK_CONVENTION", "TIME_CONVENTION", "step_coords", "common_attrs"]
+__all__ = ["RISK_CONVENTION", "TIME_CONVENTION", "step_coords", "common_attrs", "mark_divergence"]
 
 RISK_CONVENTION = (
     "risk = excess population risk (1/2)(theta - theta*)^T K (theta - theta*), exact from K; "
@@ -35,11 +35,25 @@ def _hyper_coords(opts: list[Any]) -> dict[str, np.ndarray]:
     return out
 
 
-def step_coords(d: int, opts: list[Any], ckpts: np.ndarray) -> dict[str, Any]:
-    """Coordinates ``step``, ``samples``, ``t``, ``config``, ``label`` and hyperparameters."""
-    bsz = np.asarray([o.batch_size for o in opts])
+def step_coords(d: int, opts: list[Any], ckpts: np.ndarray, *,
+                batch_size: int | None | str = "optimizer") -> dict[str, Any]:
+    """Coordinates ``step``, ``samples``, ``t``, ``config``, ``label`` and hyperparameters.
+
+    ``samples = step * B`` and ``t = samples / d`` everywhere (one meaning of t). B is each
+    optimizer's ``batch_size`` (default), or the run's ``batch_size`` when given; ``None``
+    means exact (full-batch) gradients, which draw no samples: then only ``step`` is a time
+    coordinate and ``samples``, ``t`` are absent.
+    """
     coords: dict[str, Any] = {"step": ("step", ckpts)}
-    if np.all(bsz == bsz[0]):
+    if batch_size is None:
+        bsz = None
+    elif batch_size == "optimizer":
+        bsz = np.asarray([o.batch_size for o in opts])
+    else:
+        bsz = np.full(len(opts), int(batch_size))
+    if bsz is None:
+        pass
+    elif np.all(bsz == bsz[0]):
         samples = ckpts * int(bsz[0])
         coords["samples"] = ("step", samples)
         coords["t"] = ("step", samples / d)
@@ -51,7 +65,29 @@ def step_coords(d: int, opts: list[Any], ckpts: np.ndarray) -> dict[str, Any]:
     coords["label"] = ("config", [o.label() for o in opts])
     for k, v in _hyper_coords(opts).items():
         coords[k] = ("config", v)
+    if bsz is None:
+        coords.pop("batch_size")
+    else:
+        coords["batch_size"] = ("config", bsz)
     return coords
+
+
+def mark_divergence(risk: np.ndarray, ckpts: np.ndarray, bad: np.ndarray,
+                    stop: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The one divergence rule of both engines: a run (any leading dims, checkpoints last) is
+    diverged from its first ``bad`` checkpoint (or from the index ``stop``, e.g. where it was
+    frozen); its risk is inf from there on.
+
+    Returns (risk, diverged, diverged_step), diverged_step = -1 for a run that did not diverge.
+    """
+    n_k = risk.shape[-1]
+    first = np.where(bad.any(-1), bad.argmax(-1), n_k)
+    if stop is not None:
+        first = np.minimum(first, stop)
+    diverged = first < n_k
+    risk = np.where(np.arange(n_k) >= first[..., None], np.inf, risk)
+    return risk, diverged, np.where(diverged, ckpts[np.minimum(first, n_k - 1)], -1)
 
 
 def common_attrs(kind: str, d: int, config_json: str, elapsed_s: float) -> dict[str, Any]:

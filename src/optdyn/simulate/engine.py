@@ -14,7 +14,6 @@ frozen at its last finite block, and reported with risk = inf from the first bad
 from __future__ import annotations
 
 import functools
-import json
 import math
 import sys
 import time
@@ -30,9 +29,10 @@ import xarray as xr
 
 from optdyn._core.errors import ConfigError
 from optdyn._core.grid import checkpoint_steps
-from optdyn._core.results import RISK_CONVENTION, common_attrs, step_coords
+from optdyn._core.results import RISK_CONVENTION, mark_divergence
 from optdyn.optimizers.base import Optimizer
 from optdyn.optimizers.optax_adapter import OptaxOptimizer
+from optdyn.simulate.result import dataset
 
 __all__ = ["run", "RISK_CONVENTION"]
 
@@ -374,16 +374,14 @@ def run(
 
     # a run is diverged from its first bad checkpoint, or from the first checkpoint after the
     # block in which it was stopped (div_step holds that block's last step here)
-    bad = ~np.isfinite(risk[..., :n_done_all]) | (risk[..., :n_done_all] > divergence_threshold)
-    first_bad = np.where(bad.any(-1), bad.argmax(-1), n_k)
+    done = risk[..., :n_done_all]
     stop_idx = np.where(div_step >= 0,
                         np.searchsorted(ckpts, np.maximum(div_step, 0), side="right"), n_k)
-    first = np.minimum(first_bad, stop_idx)
-    diverged |= first < n_k
-    div_step = np.where(first < n_k, ckpts[np.minimum(first, n_k - 1)], -1)
-    risk = np.where(np.arange(n_k) >= first[..., None], np.inf, risk)
-    risk = risk[..., :n_done_all]
     ck = ckpts[:n_done_all]
+    risk, dv, div_step = mark_divergence(done, ck, ~np.isfinite(done) | (done >
+                                                                         divergence_threshold),
+                                         stop=np.minimum(stop_idx, n_done_all))
+    diverged |= dv
 
     return _to_dataset(problem, opts, single, seed_arr, ck, risk, diverged, div_step, final,
                        dict(steps=int(steps), points_per_decade=points_per_decade, dtype=dtype,
@@ -393,8 +391,6 @@ def run(
 
 def _to_dataset(problem, opts, single, seeds, ckpts, risk, diverged, div_step, final, run_cfg,
                 info) -> xr.Dataset:
-    d = problem.d
-    coords: dict[str, Any] = {"seed": ("seed", seeds), **step_coords(d, opts, ckpts)}
     data = {
         "risk": (("config", "seed", "step"), risk),
         "diverged": (("config", "seed"), diverged),
@@ -405,22 +401,8 @@ def _to_dataset(problem, opts, single, seeds, ckpts, risk, diverged, div_step, f
         data["loss"] = (("config", "seed", "step"), risk + 0.5 * m2)
     if final is not None:
         data["theta_final"] = (("config", "seed", "dim", "out")[:final.ndim], final)
-    ds = xr.Dataset(data, coords=coords)
+    ds = dataset(problem, opts, seeds, ckpts, data, run_cfg=run_cfg, elapsed=info["elapsed_s"],
+                 single=False, attrs={"dtype": run_cfg["dtype"],
+                                      "interrupted": int(info["interrupted"])})
     ds["risk"].attrs.update(long_name="excess population risk", convention=RISK_CONVENTION)
-    ds["t"].attrs.update(long_name="t = samples / d")
-    ds["diverged_step"].attrs.update(description="first checkpoint step reported as diverged, -1 "
-                                     "if none; risk is inf from there on")
-    config = {
-        "problem": problem.to_config(),
-        "optimizers": [o.to_config() for o in opts],
-        "seeds": seeds.tolist(),
-        **run_cfg,
-    }
-    ds.attrs.update(
-        **common_attrs("simulation", d, json.dumps(config, default=str), info["elapsed_s"]),
-        dtype=run_cfg["dtype"],
-        interrupted=int(info["interrupted"]),
-    )
-    if single:
-        ds = ds.isel(config=0)
-    return ds
+    return ds.isel(config=0) if single else ds

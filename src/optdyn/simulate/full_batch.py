@@ -18,7 +18,6 @@ marked diverged and reported as inf from there on.
 from __future__ import annotations
 
 import functools
-import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -30,8 +29,9 @@ import xarray as xr
 
 from optdyn._core.errors import ConfigError
 from optdyn._core.grid import checkpoint_steps
-from optdyn._core.results import common_attrs
+from optdyn._core.results import mark_divergence
 from optdyn.optimizers.base import Optimizer
+from optdyn.simulate.result import dataset
 
 __all__ = ["run"]
 
@@ -105,9 +105,12 @@ def run(
 
     Returns:
         ``xarray.Dataset`` with ``loss`` L, ``risk`` L - L* (dims config, seed, step),
-        ``group_loss`` and ``group_excess`` (config, seed, group, step), ``diverged``; coordinates
-        ``step``, ``t`` (= step, the papers' time for full-batch runs), ``config``, ``label``,
-        ``lr`` (the constant learning rate where there is one), ``group``, ``group_mass``.
+        ``group_loss`` and ``group_excess`` (config, seed, group, step), ``diverged`` and
+        ``diverged_step``, built by the simulation's one result builder
+        (:func:`optdyn.simulate.result.dataset`): coordinates ``step`` (the papers' time for
+        full-batch runs), ``config``, ``label``, the numeric hyperparameters (``lr`` where
+        constant), ``group``, ``group_mass``; with ``batch_size`` also ``samples`` and
+        ``t = samples / d`` (exact gradients draw no samples, so there is no ``t``).
     """
     single = not isinstance(optimizer, list | tuple)
     opts = [optimizer] if single else list(optimizer)
@@ -167,53 +170,41 @@ def run(
                        dict(steps=int(steps), batch_size=batch_size, dtype=dtype), elapsed)
 
 
-def _lr_value(opt: Any) -> float:
-    v = opt.to_config().get("lr")
-    return float(v) if isinstance(v, int | float) else float("nan")
-
-
 def _to_dataset(problem, opts, single, seeds, ck, sub, diverged, record_subtasks, run_cfg,
                 elapsed) -> xr.Dataset:
     p, grp, M = np.asarray(problem.p), np.asarray(problem.group), int(problem.M)
     star = np.asarray(problem.subtask_loss_star)
     with np.errstate(invalid="ignore"):
         loss = np.einsum("csjk,j->csk", sub, p)
+    loss, dv, div_step = mark_divergence(loss, ck, ~np.isfinite(loss))
+    diverged = diverged | dv
+    sub = np.where(np.isinf(loss)[:, :, None, :], np.inf, sub)
+    with np.errstate(invalid="ignore"):
         onehot = (grp[:, None] == np.arange(M)[None, :]).astype(float)
         counts = onehot.sum(0)
         gl = np.einsum("csjk,jg->csgk", sub, onehot) / counts[None, None, :, None]
         gstar = (star @ onehot) / counts
-    coords: dict[str, Any] = {
-        "step": ("step", ck), "t": ("step", ck.astype(float)),
-        "config": ("config", np.arange(len(opts))),
-        "label": ("config", [o.label() for o in opts]),
-        "lr": ("config", [_lr_value(o) for o in opts]),
-        "seed": ("seed", seeds), "group": ("group", np.arange(M)),
-        "group_mass": ("group", np.asarray(problem.group_mass, float)),
-    }
+    coords: dict[str, Any] = {"group": ("group", np.arange(M)),
+                              "group_mass": ("group", np.asarray(problem.group_mass, float))}
     data: dict[str, Any] = {
         "loss": (("config", "seed", "step"), loss),
         "risk": (("config", "seed", "step"), loss - float(problem.loss_star)),
         "group_loss": (("config", "seed", "group", "step"), gl),
         "group_excess": (("config", "seed", "group", "step"), gl - gstar[None, None, :, None]),
         "diverged": (("config", "seed"), diverged),
+        "diverged_step": (("config", "seed"), div_step),
     }
     if record_subtasks:
         coords["task"] = ("task", np.arange(sub.shape[2]))
         coords["p"] = ("task", p)
         data["subtask_loss"] = (("config", "seed", "task", "step"), sub)
-    ds = xr.Dataset(data, coords=coords)
+    b = run_cfg["batch_size"]
+    attrs = {"risk_convention": "risk = L(W) - L* (excess cross-entropy, exact); loss = L(W)",
+             "gradient": "exact full batch" if b is None else f"mini-batch of {b} pairs",
+             "dtype": run_cfg["dtype"]}
+    ds = dataset(problem, opts, seeds, ck, data, run_cfg=run_cfg, elapsed=elapsed, single=False,
+                 batch_size=b, coords=coords, attrs=attrs)
     ds["loss"].attrs.update(long_name="population cross-entropy L(W)")
     ds["risk"].attrs.update(long_name="excess loss L(W) - L*")
     ds["group_loss"].attrs.update(long_name="mean subtask loss of the group")
-    ds["t"].attrs.update(long_name="t = step (full-batch time of arXiv 2602.05725)")
-    cfg = {"problem": problem.to_config(), "optimizers": [o.to_config() for o in opts],
-           "seeds": seeds.tolist(), **run_cfg}
-    attrs = common_attrs("simulation", int(problem.d), json.dumps(cfg, default=str), elapsed)
-    attrs["risk_convention"] = "risk = L(W) - L* (excess cross-entropy, exact); loss = L(W)"
-    attrs["time_convention"] = "step = optimizer steps; t = step"
-    ds.attrs.update(**attrs,
-                    gradient="exact full batch" if run_cfg["batch_size"] is None
-                    else f"mini-batch of {run_cfg['batch_size']} pairs", dtype=run_cfg["dtype"])
-    if single:
-        ds = ds.isel(config=0)
-    return ds
+    return ds.isel(config=0) if single else ds

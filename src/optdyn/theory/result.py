@@ -17,23 +17,16 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from optdyn._core.results import RISK_CONVENTION, common_attrs, step_coords
+from optdyn._core.results import RISK_CONVENTION, common_attrs, mark_divergence, step_coords
 
 __all__ = ["curves", "divergence"]
 
 
-def divergence(risk: np.ndarray, status: np.ndarray, threshold: float
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """(first diverged checkpoint index or n_k, diverged) per config of a (configs, steps) risk.
-
-    A checkpoint diverges where the risk is +-inf or above ``threshold``, or is NaN after the
-    integrator reported divergence (status 1); NaN from a stopped integrator (status 2) is not
-    divergence."""
-    n_k = risk.shape[-1]
-    bad = ~np.isfinite(risk) | (risk > threshold)
-    bad &= ~np.isnan(risk) | (status[:, None] == 1)
-    first = np.where(bad.any(-1), bad.argmax(-1), n_k)
-    return first, first < n_k
+def divergence(risk: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """The bad checkpoints of a (configs, steps) theory risk for ``mark_divergence``: +-inf,
+    above the threshold (checked by the caller), or NaN after the integrator reported
+    divergence (status 1); NaN from a stopped integrator (status 2) is not divergence."""
+    return ~np.isfinite(risk) & (~np.isnan(risk) | (status[:, None] == 1))
 
 
 def curves(
@@ -58,10 +51,8 @@ def curves(
     ``extras`` maps a variable name to (dims after ``config``, array (configs, ...)); a ``mode``
     dimension gets the coordinates ``mode`` (1..d) and ``eigenvalue``.
     """
-    n_k = ckpts.size
-    first, diverged = divergence(risk, status, threshold)
-    risk = np.where(np.arange(n_k) >= first[:, None], np.inf, risk)
-    div_step = np.where(diverged, ckpts[np.minimum(first, n_k - 1)], -1)
+    bad = divergence(risk, status) | (risk > threshold)
+    risk, diverged, div_step = mark_divergence(risk, ckpts, bad)
     limit = np.asarray([lr for lr, _ in limits], dtype=float)
     crit = np.asarray([c for _, c in limits], dtype=float)
     for i in np.flatnonzero(diverged):
