@@ -43,6 +43,7 @@ from optdyn._core.errors import ConfigError
 from optdyn._core.grid import checkpoint_steps
 from optdyn.noise import NoiseLaw
 from optdyn.optimizers import SGD, ClippedSGD
+from optdyn.problems.linear_regression import LinearRegression
 from optdyn.schedules import PiecewiseArray, as_schedule
 from optdyn.theory.laws.clip_policy import (
     ClippingPolicy,
@@ -131,7 +132,7 @@ def max_ccc(noise: NoiseLaw, R: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
 
 
 def _validate(problem: Any, lr: Any, steps: int, batch_size: int, policy: Any) -> Any:
-    if not hasattr(problem, "eigenvalues") or not hasattr(problem, "noise"):
+    if not isinstance(problem, LinearRegression):
         raise ConfigError("problem", "expected an optdyn.problems.LinearRegression")
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
         raise ConfigError("steps", f"must be a positive integer, got {steps!r}")

@@ -40,6 +40,7 @@ from optdyn._core.errors import ConfigError
 from optdyn._core.grid import checkpoint_steps
 from optdyn.noise import NoiseLaw
 from optdyn.optimizers import SGD, SignSGD
+from optdyn.problems.linear_regression import LinearRegression
 from optdyn.schedules import PiecewiseArray
 from optdyn.theory.factors import sign_drift
 from optdyn.theory.laws.sign import SignSGDLaw
@@ -76,7 +77,7 @@ def effective_noise_variance(noise: NoiseLaw, R: npt.ArrayLike) -> FloatArray:
 
 
 def _check_problem(problem: Any) -> None:
-    if not hasattr(problem, "eigenvalues") or not hasattr(problem, "noise"):
+    if not isinstance(problem, LinearRegression):
         raise ConfigError("problem", "expected an optdyn.problems.LinearRegression")
 
 

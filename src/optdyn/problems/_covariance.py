@@ -8,8 +8,13 @@ Shared by :class:`~optdyn.problems.LinearRegression` and
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+
+from optdyn.problems.base import GaussianRegression
 
 __all__ = ["SpectralCovariance", "digest"]
 
@@ -22,11 +27,38 @@ def digest(*arrays: np.ndarray | None) -> str:
     return h.hexdigest()[:16]
 
 
-class SpectralCovariance:
-    """Mixin: the dense K, Tr K and ||K||_op from ``self.eigenvalues`` and ``self.basis``."""
+class SpectralCovariance(GaussianRegression):
+    """Mixin: the dense K, Tr K and ||K||_op from ``self.eigenvalues`` and ``self.basis``, and
+    the parts of the engine interface every Gaussian-input regression shares (the start's risk,
+    the rotation of eigenbasis inputs, one labelled batch). A subclass names its target and
+    start attributes (``target_attr``, ``start_attr``) and the engine array of the target
+    (``target_array``)."""
 
     eigenvalues: np.ndarray
     basis: np.ndarray | None
+    target_attr: str = "theta_star"
+    start_attr: str = "theta0"
+    target_array: str = "theta_star"
+
+    @property
+    def initial_risk(self) -> float:
+        """R at the start (theta0 or W0)."""
+        return float(self.risk(getattr(self, self.start_attr)))  # type: ignore[attr-defined]
+
+    def rotate(self, arrays: dict, x: jax.Array) -> jax.Array:
+        """Apply the basis to inputs drawn in the eigenbasis: x Q^T (no-op for the identity)."""
+        if arrays["basis_t"] is None:
+            return x
+        shape = x.shape
+        return (x.reshape(-1, shape[-1]) @ arrays["basis_t"]).reshape(shape)
+
+    def sample(self, key: jax.Array, batch_size: int,
+               dtype: Any = jnp.float32) -> tuple[jax.Array, jax.Array]:
+        """One batch drawn from a JAX key: inputs x (B, d) and labels y = x theta* + eps."""
+        arrays = self.engine_arrays(dtype)  # type: ignore[attr-defined]
+        x, eps = self.draw(arrays, key, batch_size, dtype)  # type: ignore[attr-defined]
+        x = self.rotate(arrays, x)
+        return x, x @ arrays[self.target_array] + eps
 
     @property
     def K(self) -> np.ndarray:

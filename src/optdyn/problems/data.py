@@ -46,6 +46,8 @@ class DataRegression(LinearRegression):
     a per-seed random permutation of every epoch of n samples.
     """
 
+    finite_data = True
+
     features: Any = None
     targets: Any = None
     source: str = "arrays"

@@ -178,18 +178,6 @@ class LinearRegression(SpectralCovariance):
         """Population loss R + E[eps^2]/2 (infinite when the noise variance is)."""
         return self.risk(theta) + 0.5 * self.noise_second_moment
 
-    @property
-    def initial_risk(self) -> float:
-        """R(theta0)."""
-        return float(self.risk(self.theta0))
-
-    def sample(self, key: jax.Array, batch_size: int, dtype: Any = jnp.float32):
-        """One batch: (x of shape (B, d), y of shape (B,)) drawn from a JAX key."""
-        arrays = self.engine_arrays(dtype)
-        x, eps = self.draw(arrays, key, batch_size, dtype)
-        x = self.rotate(arrays, x)
-        return x, x @ arrays["theta_star"] + eps
-
     def to_config(self) -> dict[str, Any]:
         """A JSON-serialisable description recorded in every result's attributes."""
         return {
@@ -236,13 +224,6 @@ class LinearRegression(SpectralCovariance):
         z = jax.random.normal(kz, (batch_size, self.d), dtype)
         eps = self.noise.sample(ke, (batch_size,), dtype)
         return z * arrays["sqrt_eig"], eps
-
-    def rotate(self, arrays: dict, x: jax.Array) -> jax.Array:
-        """Apply the basis to inputs drawn in the eigenbasis: x U^T (no-op for the identity)."""
-        if arrays["basis_t"] is None:
-            return x
-        shape = x.shape
-        return (x.reshape(-1, shape[-1]) @ arrays["basis_t"]).reshape(shape)
 
     @staticmethod
     def gradient(arrays: dict, params: jax.Array, batch: tuple, per_sample: bool) -> jax.Array:

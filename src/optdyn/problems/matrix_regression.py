@@ -193,6 +193,10 @@ class MatrixRegression(SpectralCovariance):
     (W*, float64, original coordinates), ``w0``.
     """
 
+    target_attr = "target"
+    start_attr = "w0"
+    target_array = "w_star"
+
     d: int
     m: int
     eigenvalues: Any = None
@@ -303,19 +307,6 @@ class MatrixRegression(SpectralCovariance):
         """rho_j(0) = ||q_j^T (W0 - W*)||^2."""
         return self.rho(self.w0)
 
-    @property
-    def initial_risk(self) -> float:
-        """R(W0)."""
-        return float(self.risk(self.w0))
-
-    def sample(self, key: jax.Array, batch_size: int,
-               dtype: Any = jnp.float32) -> tuple[jax.Array, jax.Array]:
-        """One batch: (X of shape (B, d), Y of shape (B, m)) drawn from a JAX key."""
-        arrays = self.engine_arrays(dtype)
-        x, eps = self.draw(arrays, key, batch_size, dtype)
-        x = self.rotate(arrays, x)
-        return x, x @ arrays["w_star"] + eps
-
     def to_config(self) -> dict[str, Any]:
         """A JSON-serialisable description recorded in every result's attributes."""
         return {
@@ -367,13 +358,6 @@ class MatrixRegression(SpectralCovariance):
         else:
             eps = jnp.zeros((batch_size, self.m), dtype)
         return z * arrays["sqrt_eig"], eps
-
-    def rotate(self, arrays: dict, x: jax.Array) -> jax.Array:
-        """Apply the basis to inputs drawn in the eigenbasis: X Q^T (no-op for the identity)."""
-        if arrays["basis_t"] is None:
-            return x
-        shape = x.shape
-        return (x.reshape(-1, shape[-1]) @ arrays["basis_t"]).reshape(shape)
 
     @staticmethod
     def gradient(arrays: dict, params: jax.Array, batch: tuple,

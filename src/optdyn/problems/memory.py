@@ -44,6 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from optdyn._core.errors import ConfigError
+from optdyn.problems.base import FullBatchProblem
 from optdyn.problems.spectra import haar_orthogonal
 
 __all__ = ["AssociativeMemory"]
@@ -56,7 +57,7 @@ def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class AssociativeMemory:
+class AssociativeMemory(FullBatchProblem):
     """Softmax associative memory of K pairs in M frequency groups (arXiv 2602.05725, sec. 2).
 
     Args:

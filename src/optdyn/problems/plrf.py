@@ -51,6 +51,7 @@ import scipy.linalg
 
 from optdyn._core.errors import ConfigError
 from optdyn.noise import Gaussian
+from optdyn.problems.base import Problem
 from optdyn.problems.linear_regression import LinearRegression
 
 __all__ = ["PowerLawRandomFeatures", "ReducedPLRF"]
@@ -74,7 +75,7 @@ def _check_float(field: str, value: Any) -> float:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class PowerLawRandomFeatures:
+class PowerLawRandomFeatures(Problem):
     """Power-law random features: x_j ~ N(0, j^(-2 alpha)), y = <x, b>, b_j = j^(-beta), z = W^T x.
 
     See the module docstring for the model, its population loss and its exact reduction

@@ -119,7 +119,7 @@ def _make_advance(problem_key, problem, opt_key, opt_template, stacked: bool, ba
     def draw_block(keys, arrays, first_step):
         # drawn directly in (step, seed, ...) order, the order the scan consumes
         step_ids = first_step + jnp.arange(block)
-        if hasattr(problem, "draw_steps"):  # finite data sets: rows without replacement
+        if problem.finite_data:  # finite data sets: rows without replacement
             x, eps = problem.draw_steps(arrays, keys, step_ids, batch_size, dtype)
             return problem.rotate(arrays, x), eps, step_ids
         per_step = jax.vmap(lambda s: jax.vmap(lambda k: jax.random.fold_in(k, s))(keys))
@@ -349,7 +349,7 @@ def run(
     risk = np.full((n_c, n_s, n_k), np.nan)
     diverged = np.zeros((n_c, n_s), bool)
     div_step = np.full((n_c, n_s), -1, np.int64)
-    param_shape = tuple(getattr(problem, "param_shape", (problem.d,)))  # (d, m): matrices
+    param_shape = tuple(problem.param_shape)  # (d,) or (d, m) for matrices
     final = np.zeros((n_c, n_s) + param_shape) if return_params else None
     work = steps * n_s * n_c * problem.d * max(o.batch_size for o in opts)
     show = progress if progress is not None else (sys.stderr.isatty() and work > 5e8)

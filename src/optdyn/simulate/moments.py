@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 
 from optdyn._core.errors import ConfigError
+from optdyn.problems.base import Problem
 from optdyn.problems.matrix_regression import update_direction
 
 __all__ = ["update_direction", "update_moments"]
@@ -47,7 +48,7 @@ def update_moments(problem: Any, optimizer: Any, w: Any = None, *, n_batches: in
         ``decay_rate`` r_j = drift_j sqrt(2R + m sigma^2) / rho_j; attrs ``s`` = sqrt(2R + m
         sigma^2) and the batch size.
     """
-    if not len(tuple(getattr(problem, "param_shape", ()))) == 2:
+    if not (isinstance(problem, Problem) and len(tuple(problem.param_shape)) == 2):
         raise ConfigError("problem", "update_moments needs a matrix problem (MatrixRegression)")
     if isinstance(n_batches, bool) or not isinstance(n_batches, int) or n_batches < 2:
         raise ConfigError("n_batches", f"must be an integer >= 2, got {n_batches!r}")

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from optdyn._core.errors import ConfigError
+from optdyn.problems.base import Problem
 from optdyn.schedules import Constant
 
 __all__ = ["Law", "Modes", "constant_value", "ModesCache", "initial_error", "is_matrix",
@@ -52,7 +53,7 @@ def constant_value(schedule: Any) -> float | None:
 
 def is_matrix(problem: Any) -> bool:
     """True for a problem with a matrix parameter (``param_shape == (d, m)``)."""
-    return len(tuple(getattr(problem, "param_shape", ()))) == 2
+    return isinstance(problem, Problem) and len(tuple(problem.param_shape)) == 2
 
 
 def initial_error(problem: Any) -> np.ndarray:

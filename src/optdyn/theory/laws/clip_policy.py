@@ -27,6 +27,7 @@ import numpy.typing as npt
 from optdyn._core.errors import ConfigError
 from optdyn._core.pytree import pytree_dataclass, static
 from optdyn.noise import NoiseLaw
+from optdyn.problems.linear_regression import LinearRegression
 from optdyn.schedules import Constant, Schedule, as_schedule
 from optdyn.theory.factors import clip_factors_pairs
 from optdyn.theory.laws._noise_scale import noise_scale2
@@ -258,7 +259,7 @@ class ClipPolicyLaw(Law):
 
     @classmethod
     def check(cls, problem: Any, opt: Any, where: str) -> None:
-        if not hasattr(problem, "eigenvalues") or not hasattr(problem, "noise"):
+        if not isinstance(problem, LinearRegression):
             raise ConfigError("problem", "expected an optdyn.problems.LinearRegression")
         if isinstance(opt.rule, Heuristic) and not (opt.rule.kappa is not None
                                                     and opt.rule.kappa > 0):

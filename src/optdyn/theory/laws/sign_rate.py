@@ -24,6 +24,7 @@ from scipy.optimize import brentq
 
 from optdyn._core.errors import ConfigError
 from optdyn._core.pytree import concrete, pytree_dataclass, static
+from optdyn.problems.linear_regression import LinearRegression
 from optdyn.theory.factors import sign_drift
 from optdyn.theory.laws._noise_scale import noise_scale2
 from optdyn.theory.laws.base import Law, Modes
@@ -78,7 +79,7 @@ class ConstantEffectiveRateLaw(Law):
 
     @classmethod
     def check(cls, problem: Any, opt: Any, where: str) -> None:
-        if not hasattr(problem, "noise") or not hasattr(problem, "eigenvalues"):
+        if not isinstance(problem, LinearRegression):
             raise ConfigError("problem", "expected an optdyn.problems.LinearRegression")
 
     @classmethod
