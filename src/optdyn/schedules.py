@@ -135,33 +135,46 @@ class FromCallable(Schedule):
         return jnp.asarray(self.fn(jnp.asarray(step)))
 
 
-@_pytree
 @dataclasses.dataclass(frozen=True)
-class Cosine(Schedule):
-    """Cosine decay: value(k) = final + (peak - final) (1 + cos(pi min(k, T)/T)) / 2."""
+class _Decay(Schedule):
+    """value(k) = final + (peak - final) shape(min(k, T) / T), shape(0) = 1, shape(1) = 0."""
 
     peak: Any
     total_steps: Any
     final: Any = 0.0
-    name = "cosine"
+
+    @staticmethod
+    @abc.abstractmethod
+    def shape(frac: jax.Array) -> jax.Array:
+        """The decay profile on [0, 1] (1 at the start, 0 at the end)."""
 
     def __call__(self, step: jax.Array | int) -> jax.Array:
         frac = _fraction(step, 0, self.total_steps)
-        return self.final + (self.peak - self.final) * 0.5 * (1.0 + jnp.cos(jnp.pi * frac))
+        return self.final + (self.peak - self.final) * self.shape(frac)
 
 
 @_pytree
 @dataclasses.dataclass(frozen=True)
-class LinearDecay(Schedule):
+class Cosine(_Decay):
+    """Cosine decay: value(k) = final + (peak - final) (1 + cos(pi min(k, T)/T)) / 2."""
+
+    name = "cosine"
+
+    @staticmethod
+    def shape(frac: jax.Array) -> jax.Array:
+        return 0.5 * (1.0 + jnp.cos(jnp.pi * frac))
+
+
+@_pytree
+@dataclasses.dataclass(frozen=True)
+class LinearDecay(_Decay):
     """Linear decay: value(k) = peak + (final - peak) min(k, T)/T."""
 
-    peak: Any
-    total_steps: Any
-    final: Any = 0.0
     name = "linear_decay"
 
-    def __call__(self, step: jax.Array | int) -> jax.Array:
-        return self.peak + (self.final - self.peak) * _fraction(step, 0, self.total_steps)
+    @staticmethod
+    def shape(frac: jax.Array) -> jax.Array:
+        return 1.0 - frac
 
 
 @_pytree

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -36,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from optdyn._core import io
 from optdyn._core.errors import ConfigError
 from optdyn.analysis.tuning import grid_minimum
 from optdyn.optimizers import SignSGD, SignSVD
@@ -222,9 +222,7 @@ def phase_diagram(
                 part = _dataset(alphas, betas, bs, hs, risk, lr, edge, done, tie,
                                 before + time.perf_counter() - t0)
                 part.attrs.update(settings=settings)
-                tmp = Path(f"{checkpoint}.tmp")
-                part.to_netcdf(tmp)
-                os.replace(tmp, checkpoint)
+                io.save(part, checkpoint)
             if show:
                 print(f"phases: alpha={a:.3g} beta={b:.3g} done "
                       f"({int(done.sum())} points, {time.perf_counter() - t0:.0f} s)",

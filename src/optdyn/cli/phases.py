@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from optdyn import io
 from optdyn._core.errors import ConfigError
 
 __all__ = ["add_parser", "main", "parse_grid"]
@@ -96,9 +97,9 @@ def main(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"optdyn: config error: {e}", file=sys.stderr)
         return 2
-    ds.to_netcdf(out / "phases.nc")
+    io.save(ds, out / "phases.nc")
     if spots is not None:
-        spots.to_netcdf(out / "spot_checks.nc")
+        io.save(spots, out / "spot_checks.nc")
     save_figure(phase_map(ds, spots=spots), out / "phases.png")
     counts = {LABELS[k]: int(np.sum(ds.label.values == k)) for k in LABELS}
     lines = [f"# optdyn phases (d={ds.attrs['d']}, m={ds.attrs['m']}, sigma={ds.attrs['sigma']}, "

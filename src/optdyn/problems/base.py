@@ -80,12 +80,10 @@ class FullBatchProblem(Problem):
     ``subtask_losses_jax``, subtask weights ``p``, ``group``, ``M``, ``loss_star``,
     ``subtask_loss_star``)."""
 
-    @staticmethod
     @abc.abstractmethod
-    def full_gradient(arrays: dict, params: jax.Array) -> jax.Array:
-        """The exact population gradient."""
+    def full_gradient(self, arrays: dict, params: jax.Array) -> jax.Array:
+        """The exact population gradient (may be a staticmethod)."""
 
-    @staticmethod
     @abc.abstractmethod
-    def subtask_losses_jax(arrays: dict, params: jax.Array) -> jax.Array:
-        """The exact loss of every subtask."""
+    def subtask_losses_jax(self, arrays: dict, params: jax.Array) -> jax.Array:
+        """The exact loss of every subtask (may be a staticmethod)."""

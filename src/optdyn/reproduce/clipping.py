@@ -19,8 +19,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from optdyn import (  # noqa: E402
+    io,  # noqa: E402
+    simulate,
+    theory,
+)
 from optdyn import noise as N  # noqa: E402
-from optdyn import simulate, theory  # noqa: E402
 from optdyn.analysis import clipping as C  # noqa: E402
 from optdyn.analysis.compare import mean_relative_error  # noqa: E402
 from optdyn.optimizers import SGD, ClippedSGD  # noqa: E402
@@ -73,8 +77,7 @@ def clip_fig1(out: Path) -> list[Path]:
     files = [save_figure(fig, out / "clip-fig1.png")]
     ds = sim.rename(risk="risk_sim")
     ds["risk_ode_clipped"] = ("step", th.risk.interp(step=sim.step.values).values)
-    ds.to_netcdf(out / "clip-fig1.nc")
-    files.append(out / "clip-fig1.nc")
+    files.append(io.save(ds, out / "clip-fig1.nc"))
     files.append(write_caption(out, "clip-fig1", "Clipped SGD under Cauchy noise (paper Fig. 1, "
                                "synthetic panel)", [
         f"- D = {D}, K = U diag(j^(-1/5)) U^T with Haar U (seed 0), ||K|| = 1, d = Tr K = "
@@ -155,8 +158,7 @@ def clip_ccc(out: Path) -> list[Path]:
          "mu_student": (("df", "c"), mu_t), "nu_student_normalized": (("df", "c"), nu_t)},
         coords={"law": list(laws), "c": cs, "c_mc": c_mc, "df": list(dfs)},
         attrs={"R": R, "noise_std": s, "source": "optdyn.analysis.clipping (quadrature)"})
-    ds.to_netcdf(out / "clip-ccc.nc")
-    files.append(out / "clip-ccc.nc")
+    files.append(io.save(ds, out / "clip-ccc.nc"))
     lines = [
         f"- R = {R}, every law with standard deviation {s} (sparse Rademacher: q = 0.2, values "
         f"+-{s}/sqrt(q) with probability q; uniform half-width {s}sqrt(3); Laplace scale "
@@ -258,8 +260,7 @@ def clip_schedules(out: Path) -> list[Path]:
             "c_maxccc": ("step", r["opt"].c.values),
             "c_heuristic": ("step", r["heur"].c.values),
         }, attrs={"noise": name, "kappa": float(r["heur"].attrs["kappa"])})
-        ds.to_netcdf(out / f"clip-schedules-{key}.nc")
-        files.append(out / f"clip-schedules-{key}.nc")
+        files.append(io.save(ds, out / f"clip-schedules-{key}.nc"))
     files.insert(0, save_figure(fig, out / "clip-schedules.png"))
     files.append(write_caption(out, "clip-schedules", "Optimal (max-CCC) and heuristic threshold "
                                "schedules (paper Fig. 6)", lines))
@@ -364,8 +365,7 @@ def clip_realdata(out: Path) -> list[Path]:
                                r["pg"].intrinsic_dimension, "eta": r["eta"], "c": r["c"],
                                "width": r["width"], "mre_clipped_gaussian": float(eg[0]),
                                "mre_clipped_mixture": float(em[0])})
-        ds.to_netcdf(out / f"clip-realdata-{name}.nc")
-        files.append(out / f"clip-realdata-{name}.nc")
+        files.append(io.save(ds, out / f"clip-realdata-{name}.nc"))
     files.insert(0, save_figure(fig, out / "clip-realdata.png"))
     files.append(write_caption(out, "clip-realdata", "Clipped SGD on real data against the ODE",
                                lines))

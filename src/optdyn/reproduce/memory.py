@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from optdyn import io  # noqa: E402
 from optdyn.analysis import memory as TH  # noqa: E402
 from optdyn.optimizers.aligned import AlignedSignSGD  # noqa: E402
 from optdyn.optimizers.muon import SignSVD  # noqa: E402
@@ -88,7 +89,7 @@ def memory_groups(out: Path) -> list[Path]:
                                                                      name="alpha"))
     merged.attrs.update(panels[0.0].attrs)
     nc = out / "memory-groups.nc"
-    merged.to_netcdf(nc)
+    io.save(merged, nc)
     # matched-norm check on identity embeddings: SignGD at lr/2 vs Muon at lr (Thm 6.3)
     pid = AssociativeMemory(K, M, beta, 0.0)
     chk = run(pid, [SignSGD(lr / 2), SignSVD(lr)], 20, checkpoints=[10, 20]).isel(seed=0)
@@ -167,7 +168,7 @@ def memory_scaling(out: Path) -> list[Path]:
     ds.attrs.update(K=K, M=M, label_noise=alpha, muon_lr_constant=c_lr,
                     gd_lr="1 / max_j p_j", paper="arXiv 2602.05725")
     nc = out / "memory-scaling.nc"
-    ds.to_netcdf(nc)
+    io.save(ds, nc)
     elapsed = time.perf_counter() - t0
     cap = write_caption(out, "memory-scaling", "Scaling of GD and Muon with label noise", [
         f"K = {K}, M = {M} (C = {K // M}), label noise alpha = {alpha}, identity embeddings, "
@@ -222,7 +223,7 @@ def memory_speedup(out: Path) -> list[Path]:
                                gd_slope=fgd.slope, gd_slope_se=fgd.slope_se,
                                muon_slope=fmu.slope, muon_slope_se=fmu.slope_se))
     nc = out / "memory-speedup.nc"
-    ds.to_netcdf(nc)
+    io.save(ds, nc)
     elapsed = time.perf_counter() - t0
     cap = write_caption(out, "memory-speedup", "Steps to a target loss against group size", [
         f"Noiseless, identity embeddings, M = {M} groups, masses proportional to i^-{beta}, "

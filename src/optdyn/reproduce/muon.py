@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from optdyn import io  # noqa: E402
 from optdyn.analysis.fits import slope  # noqa: E402
 from optdyn.analysis.muon import decay_rates, isotropic_match  # noqa: E402
 from optdyn.analysis.phases import LABELS, phase_diagram, spot_check  # noqa: E402
@@ -82,8 +83,7 @@ def muon_preconditioning(out: Path) -> list[Path]:
         ax.set_ylabel("decay rate r_j = E<Δ_j,U_j> √(2R)/ρ_j")
         ax.legend(fontsize=7)
     paths = [save_figure(fig, out / "muon-preconditioning.png")]
-    ds.to_netcdf(out / "muon-preconditioning.nc")
-    paths.append(out / "muon-preconditioning.nc")
+    paths.append(io.save(ds, out / "muon-preconditioning.nc"))
     lines = [f"Matrix least squares d={ds.attrs['d']}, m={ds.attrs['m']}, lambda_j = j^-2 "
              f"(alpha = {ds.attrs['alpha']}), Haar basis, sigma = {ds.attrs['sigma']} "
              "(noise-dominated), rho_j = 1 for every mode with orthonormal output directions. "
@@ -130,8 +130,7 @@ def muon_isotropic(out: Path) -> list[Path]:
     data = xr.Dataset({f"B{b}_{n}": ("k" + str(b), r[n]) for b, r in res.items()
                        for n in ("r_svd", "r_sgd_rescaled", "r_sgd_same_steps")},
                       coords={f"k{b}": r["k"] for b, r in res.items()})
-    data.to_netcdf(out / "muon-isotropic.nc")
-    paths.append(out / "muon-isotropic.nc")
+    paths.append(io.save(data, out / "muon-isotropic.nc"))
     lines = ["K = I (d=128, m=256), W* with i.i.d. entries (||W*||_F = sqrt(d)), sigma = 0, "
              "W0 = 0, 3 seeds. SignSGD runs at the drift-matched rate for tau = f^2 d / (a_B^2 B) "
              "(= B / a_B^2 for B << d) as many steps (spec 2.5).", "",
@@ -180,10 +179,8 @@ def muon_phases(out: Path) -> list[Path]:
     axes[2].legend(fontsize=8)
     paths = [save_figure(fig, out / "muon-phases.png")]
     for d, m in maps.items():
-        m.to_netcdf(out / f"muon-phases-d{d}.nc")
-        paths.append(out / f"muon-phases-d{d}.nc")
-    spots.to_netcdf(out / "muon-phases-spots.nc")
-    paths.append(out / "muon-phases-spots.nc")
+        paths.append(io.save(m, out / f"muon-phases-d{d}.nc"))
+    paths.append(io.save(spots, out / "muon-phases-spots.nc"))
     l128, l256 = maps[128].label.values, maps[256].label.values
     valid = np.isfinite(l128) & np.isfinite(l256)
     agree = float(np.mean(l128[valid] == l256[valid]))

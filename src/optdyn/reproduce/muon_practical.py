@@ -40,6 +40,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from optdyn import io  # noqa: E402
 from optdyn.analysis.tuning import grid_minimum  # noqa: E402
 from optdyn.optimizers import Muon, SignSVD  # noqa: E402
 from optdyn.optimizers.base import Optimizer  # noqa: E402
@@ -418,7 +419,7 @@ def muon_vs_signsvd(out: Path) -> list[Path]:
     merged["singular_values"].attrs["description"] = (
         "s / ||.||_F of the matrices Newton-Schulz sees (gradient_spectra), NaN-padded")
     nc = out / "muon-vs-signsvd.nc"
-    merged.to_netcdf(nc)
+    io.save(merged, nc)
     elapsed = time.perf_counter() - t0
     pe10 = [float(s["mean_rel_gap_common"].sel(variant="PE10 fp32")) for s in summs]
     shape = np.sqrt(max(1.0, sz["m"] / sz["d"]))

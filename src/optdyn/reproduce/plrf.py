@@ -21,7 +21,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from optdyn import simulate, theory  # noqa: E402
+from optdyn import (  # noqa: E402
+    io,  # noqa: E402
+    simulate,
+    theory,
+)
 from optdyn.analysis.compare import relative_error  # noqa: E402
 from optdyn.analysis.scaling import fit_window, frontier, scaling_laws  # noqa: E402
 from optdyn.optimizers import SGD, SignSGD  # noqa: E402
@@ -225,8 +229,8 @@ def plrf_scaling(out: Path) -> list[Path]:
     pt = int(np.flatnonzero((study["alpha"].values == FEATURED[0])
                             & (study["beta"].values == FEATURED[1]))[0])
     files = [_curves_figure(study, pt, out), _slope_maps(study, out), _validation_figure(val, out)]
-    study.to_netcdf(out / f"{NAME}.nc")
-    val.to_netcdf(out / f"{NAME}-validation.nc")
+    io.save(study, out / f"{NAME}.nc")
+    io.save(val, out / f"{NAME}-validation.nc")
     files += [out / f"{NAME}.nc", out / f"{NAME}-validation.nc"]
 
     edges = study["lr_edge"]

@@ -19,8 +19,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from optdyn import (  # noqa: E402
+    io,  # noqa: E402
+    simulate,
+    theory,
+)
 from optdyn import noise as N  # noqa: E402
-from optdyn import simulate, theory  # noqa: E402
 from optdyn.analysis import signsgd as S  # noqa: E402
 from optdyn.analysis.compare import mean_relative_error  # noqa: E402
 from optdyn.optimizers import SGD, SignSGD  # noqa: E402
@@ -94,8 +98,7 @@ def signsgd_risk(out: Path) -> list[Path]:
         ds = sim.rename(risk="risk_sim")
         ds["risk_theory"] = (("config", "step"), th.risk.values)
         ds.attrs["noise"] = name
-        ds.to_netcdf(out / f"signsgd-risk-{key}.nc")
-        files.append(out / f"signsgd-risk-{key}.nc")
+        files.append(io.save(ds, out / f"signsgd-risk-{key}.nc"))
     files.insert(0, save_figure(fig, out / "signsgd-risk.png"))
     files.append(write_caption(out, "signsgd-risk", "signSGD and SGD risk curves against their "
                                "ODEs", lines))
@@ -187,8 +190,7 @@ def signsgd_effects(out: Path) -> list[Path]:
                     attrs={"cond_K": sp.attrs["cond_K"], "cond_M": sp.attrs["cond_M"]})
     ds["lr_eff"] = (("noise", "t"), np.stack([e.lr_eff.values for e in eff.values()]))
     ds = ds.assign_coords(noise=list(eff), t=sp.t.values)
-    ds.to_netcdf(out / "signsgd-effects.nc")
-    files.append(out / "signsgd-effects.nc")
+    files.append(io.save(ds, out / "signsgd-effects.nc"))
     lines = [
         f"- Problem of signsgd-risk at d = {d} (Toeplitz rho = 0.5, D log-uniform [1/4, 4]), "
         f"signSGD lr = {eta}/d, T = {T}; theory only, each effect checked against an independent "
@@ -270,8 +272,7 @@ def signsgd_heavy_tails(out: Path) -> list[Path]:
     ds = xr.Dataset({f"{k}_{name}": ("scale", [r[k] for r in res[name]])
                      for name in laws for k in ("sign", "sgd", "kappa", "lr_sgd")},
                     coords={"scale": scales}, attrs={"d": d, "eta": eta})
-    ds.to_netcdf(out / "signsgd-heavy-tails.nc")
-    files.append(out / "signsgd-heavy-tails.nc")
+    files.append(io.save(ds, out / "signsgd-heavy-tails.nc"))
     errs = [abs(v / t - 1) for (_, _, _, v, t) in sim_pts]
     lines = [
         f"- K = I, d = {d}, theta* = N(0, I)/sqrt(d), signSGD at lr = {eta}/d; SGD at signSGD's "
@@ -347,8 +348,7 @@ def signsgd_adam(out: Path) -> list[Path]:
         key = name.split(",")[0].lower() + ("-correlated" if "," in name else "")
         ds = sim.rename(risk="risk_sim")
         ds["risk_conjecture"] = (("config", "step"), th.risk.values)
-        ds.to_netcdf(out / f"signsgd-adam-{key}.nc")
-        files.append(out / f"signsgd-adam-{key}.nc")
+        files.append(io.save(ds, out / f"signsgd-adam-{key}.nc"))
     files.insert(0, save_figure(fig, out / "signsgd-adam.png"))
     files.append(write_caption(out, "signsgd-adam", "Adam against the conjectured Adam ODE",
                                lines))

@@ -127,10 +127,9 @@ class AdamLaw(Law):
               "signSGD linearisation with the Monte Carlo drift slope c_A(R) and long-run "
               "variance s_A(R) of Adam's direction; judged against simulation, not derived")
 
-    @staticmethod
-    def coeff(k, r, p):
-        g = p["opt"].lr(k)
-        return 2.0 * g * table_eval(p["c"], r), 0.5 * g * g * table_eval(p["s"], r)
+    @classmethod
+    def factors(cls, r, p):
+        return table_eval(p["c"], r), table_eval(p["s"], r)
 
     @classmethod
     def check(cls, problem: Any, opt: Any, where: str) -> None:

@@ -31,7 +31,7 @@ from optdyn.problems.base import Problem
 from optdyn.schedules import Constant
 
 __all__ = ["Law", "Modes", "constant_value", "ModesCache", "initial_error", "is_matrix",
-           "mode_energy"]
+           "mode_energy", "initial_modes"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +69,11 @@ def mode_energy(e: np.ndarray) -> np.ndarray:
     return 0.5 * (e * e if e.ndim == 1 else np.sum(e * e, axis=-1))
 
 
+def initial_modes(problem: Any) -> np.ndarray:
+    """v_j(0) in K's eigenbasis: (1/2) e_j^2 of the initial error (summed over matrix outputs)."""
+    return mode_energy(initial_error(problem))
+
+
 class ModesCache:
     """A small cache of mode systems keyed by problem identity (problems are immutable)."""
 
@@ -102,11 +107,24 @@ class Law(abc.ABC):
     #: where the law is claimed to hold (recorded in every theory result's attributes)
     regime: ClassVar[str] = ""
 
-    @staticmethod
-    def coeff(k: Any, r: Any, p: Any) -> tuple[Any, Any]:
-        """``(alpha, beta)`` at continuous step count k and risk R for parameters p (laws that
-        solve only by their own :meth:`solve` have no mode ODE)."""
-        raise ConfigError("method", "this law has no mode ODE")
+    @classmethod
+    def rate(cls, k: Any, p: Any) -> Any:
+        """The per-step learning rate lr(k) at continuous step count k (default: the schedule
+        of the optimizer or policy in ``p["opt"]``)."""
+        return p["opt"].lr(k)
+
+    @classmethod
+    def factors(cls, r: Any, p: Any) -> tuple[Any, Any]:
+        """The law's scalar functions ``(a(R), b(R))`` (laws that solve only by their own
+        :meth:`solve` have none)."""
+        raise ConfigError("method", f"the {cls.name} law has no mode ODE")
+
+    @classmethod
+    def coeff(cls, k: Any, r: Any, p: Any) -> tuple[Any, Any]:
+        """``(alpha, beta) = (2 lr(k) a(R), lr(k)^2 b(R) / 2)``, the form every law shares."""
+        g = cls.rate(k, p)
+        a, b = cls.factors(r, p)
+        return 2.0 * g * a, 0.5 * g * g * b
 
     @classmethod
     @abc.abstractmethod

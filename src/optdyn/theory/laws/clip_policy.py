@@ -251,11 +251,9 @@ class ClipPolicyLaw(Law):
     regime = ("clipping policies: the C-SGD ODE of arXiv 2406.11733 (high dimension, Gaussian "
               "data, lr Tr K / B small) with the threshold a feedback law of the risk")
 
-    @staticmethod
-    def coeff(k, r, p):
-        g = p["lr"](k)
-        a, b = table_eval(p["a"], r), table_eval(p["b"], r)
-        return 2.0 * g * a, g * g * b / (2.0 * p["batch_size"])
+    @classmethod
+    def factors(cls, r, p):
+        return table_eval(p["a"], r), table_eval(p["b"], r) / p["batch_size"]
 
     @classmethod
     def check(cls, problem: Any, opt: Any, where: str) -> None:
@@ -273,5 +271,5 @@ class ClipPolicyLaw(Law):
     @classmethod
     def params(cls, problem: Any, opt: Any) -> dict[str, Any]:
         tab = policy_tables(problem.noise, opt.rule)
-        return {"lr": opt.lr, "batch_size": np.float64(opt.batch_size), "a": tab["a"],
+        return {"opt": opt, "batch_size": np.float64(opt.batch_size), "a": tab["a"],
                 "b": tab["b"]}

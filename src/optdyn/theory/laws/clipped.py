@@ -66,11 +66,9 @@ class ClippedSGDLaw(Law):
     name = "clipped_sgd"
     optimizer_type = ClippedSGD
 
-    @staticmethod
-    def coeff(k, r, p):
-        g = p["opt"].lr(k)
-        mu, nubar = table_eval(p["mu"], r), table_eval(p["nubar"], r)
-        return 2.0 * g * mu, g * g * nubar / (2.0 * p["opt"].batch_size)
+    @classmethod
+    def factors(cls, r, p):
+        return table_eval(p["mu"], r), table_eval(p["nubar"], r) / p["opt"].batch_size
 
     @classmethod
     def check(cls, problem: Any, opt: Any, where: str) -> None:

@@ -33,9 +33,8 @@ from optdyn.theory.laws.base import (
     Modes,
     ModesCache,
     constant_value,
-    initial_error,
+    initial_modes,
     is_matrix,
-    mode_energy,
 )
 from optdyn.theory.laws.sign import sign_modes
 from optdyn.theory.matrix_profiles import a_B, f_B, projector_loads
@@ -46,10 +45,9 @@ _SIGN_CACHE = ModesCache()
 _SVD_CACHE: dict[tuple[int, int], tuple[Any, Modes]] = {}
 
 
-def _coeff(k, r, p):
-    g = p["opt"].lr(k)
-    s = jnp.sqrt(jnp.maximum(2.0 * r + p["s2"], 1e-300))
-    return 2.0 * g * p["gain"] / s, 0.5 * g * g
+def _factors(cls, r, p):
+    """a(R) = gain / sqrt(2R + m sigma^2) (per-mode gains sit in the drift spectrum), b = 1."""
+    return p["gain"] / jnp.sqrt(jnp.maximum(2.0 * r + p["s2"], 1e-300)), 1.0
 
 
 def _check(problem: Any, where: str, name: str) -> None:
@@ -83,7 +81,7 @@ class SignSVDLaw(Law):
               "(label noise dominates, or the risk is spread over >> B modes); it over-predicts "
               "the drift of the top modes in the signal-dominated transient; B < m")
 
-    coeff = staticmethod(_coeff)
+    factors = classmethod(_factors)
 
     @classmethod
     def check(cls, problem: Any, opt: Any, where: str) -> None:
@@ -106,7 +104,7 @@ class SignSVDLaw(Law):
         lam = problem.eigenvalues
         modes = Modes(weights=lam, drift=f_B(lam, opt.batch_size),
                       loads=projector_loads(lam, opt.batch_size),
-                      v0=mode_energy(initial_error(problem)))
+                      v0=initial_modes(problem))
         if len(_SVD_CACHE) > 32:
             _SVD_CACHE.pop(next(iter(_SVD_CACHE)))
         _SVD_CACHE[key] = (problem, modes)
@@ -131,7 +129,7 @@ class MatrixSignSGDLaw(Law):
               "|corr(x_i, e_k)| sqrt(B) << 1; accurate late in training or when label noise "
               "dominates; use method='mean-field' (erf/arcsin drift) otherwise")
 
-    coeff = staticmethod(_coeff)
+    factors = classmethod(_factors)
 
     @classmethod
     def check(cls, problem: Any, opt: Any, where: str) -> None:

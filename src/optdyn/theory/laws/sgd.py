@@ -45,9 +45,8 @@ from optdyn.theory.laws.base import (
     Modes,
     ModesCache,
     constant_value,
-    initial_error,
+    initial_modes,
     is_matrix,
-    mode_energy,
 )
 
 __all__ = ["SGDLaw"]
@@ -57,7 +56,7 @@ _CACHE = ModesCache()
 
 def _sgd_modes(problem: Any) -> Modes:
     lam = np.asarray(problem.eigenvalues, dtype=float)
-    return Modes(weights=lam, drift=lam, loads=lam, v0=mode_energy(initial_error(problem)))
+    return Modes(weights=lam, drift=lam, loads=lam, v0=initial_modes(problem))
 
 
 class SGDLaw(Law):
@@ -70,10 +69,9 @@ class SGDLaw(Law):
     regime = ("SGD: the ODE holds for lr Tr K / B small (high dimension); the exact recursion is "
               "exact in expectation for Gaussian inputs at any lr, B and d")
 
-    @staticmethod
-    def coeff(k, r, p):
-        g = p["opt"].lr(k)
-        return 2.0 * g, g * g * (2.0 * r + p["s2"]) / (2.0 * p["opt"].batch_size)
+    @classmethod
+    def factors(cls, r, p):
+        return 1.0, (2.0 * r + p["s2"]) / p["opt"].batch_size
 
     @classmethod
     def check(cls, problem: Any, opt: Any, where: str) -> None:

@@ -82,10 +82,9 @@ class SignSGDLaw(Law):
     name = "sign_sgd"
     optimizer_type = SignSGD
 
-    @staticmethod
-    def coeff(k, r, p):
-        g = p["opt"].lr(k)
-        return 2.0 * g * table_eval(p["c"], r), 0.5 * g * g
+    @classmethod
+    def factors(cls, r, p):
+        return table_eval(p["c"], r), 1.0
 
     @classmethod
     def check(cls, problem: Any, opt: Any, where: str) -> None:

@@ -72,10 +72,16 @@ class ConstantEffectiveRateLaw(Law):
     regime = ("signSGD ODE of arXiv 2411.12135 (high dimension, Gaussian data, one sample per "
               "step) at the risk-driven rate gamma(R) = lr c(R_0) / c(R)")
 
-    @staticmethod
-    def coeff(k, r, p):
-        e = p["eta_eff"] / table_eval(p["c"], r)  # the rate gamma(R) = eta_eff / c(R)
-        return 2.0 * p["eta_eff"], 0.5 * e * e
+    @classmethod
+    def rate(cls, k, p):
+        return p["eta_eff"]  # the effective rate e, constant by construction
+
+    @classmethod
+    def factors(cls, r, p):
+        # gamma(R) = e / c(R): drift 2 e, diffusion (e / c)^2 / 2; 1/c is formed first so that
+        # neither c^2 nor its derivative overflows as R -> 0 (c ~ R^(-1/2) without noise)
+        inv = 1.0 / table_eval(p["c"], r)
+        return 1.0, inv * inv
 
     @classmethod
     def check(cls, problem: Any, opt: Any, where: str) -> None:
