@@ -135,18 +135,24 @@ class FromCallable(Schedule):
         return jnp.asarray(self.fn(jnp.asarray(step)))
 
 
+@_pytree
 @dataclasses.dataclass(frozen=True)
-class _Decay(Schedule):
-    """value(k) = final + (peak - final) shape(min(k, T) / T), shape(0) = 1, shape(1) = 0."""
+class LinearDecay(Schedule):
+    """Linear decay: value(k) = peak + (final - peak) min(k, T)/T.
+
+    Written as final + (peak - final) shape(min(k, T)/T) with shape(f) = 1 - f; other decays
+    (:class:`Cosine`) bend the profile by overriding ``shape`` (shape(0) = 1, shape(1) = 0).
+    """
 
     peak: Any
     total_steps: Any
     final: Any = 0.0
+    name = "linear_decay"
 
     @staticmethod
-    @abc.abstractmethod
     def shape(frac: jax.Array) -> jax.Array:
-        """The decay profile on [0, 1] (1 at the start, 0 at the end)."""
+        """The decay profile on [0, 1]."""
+        return 1.0 - frac
 
     def __call__(self, step: jax.Array | int) -> jax.Array:
         frac = _fraction(step, 0, self.total_steps)
@@ -155,7 +161,7 @@ class _Decay(Schedule):
 
 @_pytree
 @dataclasses.dataclass(frozen=True)
-class Cosine(_Decay):
+class Cosine(LinearDecay):
     """Cosine decay: value(k) = final + (peak - final) (1 + cos(pi min(k, T)/T)) / 2."""
 
     name = "cosine"
@@ -163,18 +169,6 @@ class Cosine(_Decay):
     @staticmethod
     def shape(frac: jax.Array) -> jax.Array:
         return 0.5 * (1.0 + jnp.cos(jnp.pi * frac))
-
-
-@_pytree
-@dataclasses.dataclass(frozen=True)
-class LinearDecay(_Decay):
-    """Linear decay: value(k) = peak + (final - peak) min(k, T)/T."""
-
-    name = "linear_decay"
-
-    @staticmethod
-    def shape(frac: jax.Array) -> jax.Array:
-        return 1.0 - frac
 
 
 @_pytree

@@ -105,20 +105,10 @@ def problem(d: int, m: int, alpha: float = 1.0, beta: float = 0.5,
     return MatrixRegression.power_law(d, m, alpha, beta, sigma=sigma, basis="haar")
 
 
-def gap_runs(
-    d: int,
-    m: int,
-    batch_size: int,
-    steps: int,
-    lrs: Sequence[float],
-    *,
-    alpha: float = 1.0,
-    beta: float = 0.5,
-    sigma: float = 0.1,
-    seeds: int = 3,
-    variants: Sequence[str] = FIGURE_VARIANTS,
-    points_per_decade: int = 10,
-) -> xr.Dataset:
+def gap_runs(d: int, m: int, batch_size: int, steps: int, lrs: Sequence[float], *,
+             alpha: float = 1.0, beta: float = 0.5, sigma: float = 0.1, seeds: int = 3,
+             variants: Sequence[str] = FIGURE_VARIANTS, points_per_decade: int = 10
+             ) -> xr.Dataset:
     """Simulate every variant at every lr on one power-law :class:`MatrixRegression`.
 
     All variants and learning rates see the same samples (the engine's common random numbers).

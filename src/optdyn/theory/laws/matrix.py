@@ -21,21 +21,14 @@ s_inf = lr A / 4 + sqrt(lr^2 A^2 / 16 + m sigma^2) and R_inf = lr s_inf A / 4.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import jax.numpy as jnp
 import numpy as np
 
 from optdyn._core.errors import ConfigError
 from optdyn.optimizers import SignSGD, SignSVD
-from optdyn.theory.laws.base import (
-    Law,
-    Modes,
-    ModesCache,
-    constant_value,
-    initial_modes,
-    is_matrix,
-)
+from optdyn.theory.laws.base import Law, Modes, ModesCache, constant_value, initial_modes, is_matrix
 from optdyn.theory.laws.sign import sign_modes
 from optdyn.theory.matrix_profiles import a_B, f_B, projector_loads
 
@@ -43,11 +36,6 @@ __all__ = ["MatrixSignSGDLaw", "SignSVDLaw"]
 
 _SIGN_CACHE = ModesCache()
 _SVD_CACHE: dict[tuple[int, int], tuple[Any, Modes]] = {}
-
-
-def _factors(cls, r, p):
-    """a(R) = gain / sqrt(2R + m sigma^2) (per-mode gains sit in the drift spectrum), b = 1."""
-    return p["gain"] / jnp.sqrt(jnp.maximum(2.0 * r + p["s2"], 1e-300)), 1.0
 
 
 def _check(problem: Any, where: str, name: str) -> None:
@@ -70,22 +58,50 @@ def _limit(modes: Modes, problem: Any, lr: Any, gain: float) -> float:
     return g * s * a / 4
 
 
-class SignSVDLaw(Law):
+class _SignTemplate(Law):
+    """What the two sign templates share: a(R) = gain / sqrt(2R + m sigma^2) (the per-mode
+    gains sit in the drift spectrum), b = 1 (unit-size sign updates), a per-config ``gain``."""
+
+    problem_kinds = ("matrix",)
+    method_name: ClassVar[str] = ""
+
+    @classmethod
+    def gain(cls, problem: Any, opt: Any) -> float:
+        """The scalar drift gain of one config."""
+        return 1.0
+
+    @classmethod
+    def factors(cls, r, p):
+        return p["gain"] / jnp.sqrt(jnp.maximum(2.0 * r + p["s2"], 1e-300)), 1.0
+
+    @classmethod
+    def check(cls, problem: Any, opt: Any, where: str) -> None:
+        _check(problem, where, cls.method_name)
+
+    @classmethod
+    def params(cls, problem: Any, opt: Any) -> dict[str, Any]:
+        return {"opt": opt, "gain": np.float64(cls.gain(problem, opt)),
+                "s2": np.float64(problem.noise_second_moment)}
+
+    @classmethod
+    def limit_risk(cls, problem: Any, opt: Any) -> float:
+        return _limit(cls.modes_for(problem, opt), problem, opt.lr, cls.gain(problem, opt))
+
+
+class SignSVDLaw(_SignTemplate):
     """Stochastic SignSVD (U V^T of the mini-batch gradient) in the noise-dominated regime."""
 
     name = "sign_svd"
     optimizer_type = SignSVD
-    problem_kinds = ("matrix",)
+    method_name = "SignSVD"
     regime = ("SignSVD template (linear response, spec muon.md 2.4): noise-dominated regime, "
               "where the residual covariance Delta^T K Delta + sigma^2 I has effective rank >> B "
               "(label noise dominates, or the risk is spread over >> B modes); it over-predicts "
               "the drift of the top modes in the signal-dominated transient; B < m")
 
-    factors = classmethod(_factors)
-
     @classmethod
     def check(cls, problem: Any, opt: Any, where: str) -> None:
-        _check(problem, where, "SignSVD")
+        super().check(problem, opt, where)
         if opt.batch_size >= problem.m:
             raise ConfigError(f"{where}.batch_size", f"the SignSVD template needs B < m (the "
                               f"residual Gram matrix close to 2R I_B); got B={opt.batch_size}, "
@@ -110,43 +126,23 @@ class SignSVDLaw(Law):
         _SVD_CACHE[key] = (problem, modes)
         return modes
 
-    @classmethod
-    def params(cls, problem: Any, opt: Any) -> dict[str, Any]:
-        return {"opt": opt, "gain": np.float64(1.0), "s2": np.float64(problem.noise_second_moment)}
 
-    @classmethod
-    def limit_risk(cls, problem: Any, opt: Any) -> float:
-        return _limit(cls.modes_for(problem, opt), problem, opt.lr, 1.0)
-
-
-class MatrixSignSGDLaw(Law):
+class MatrixSignSGDLaw(_SignTemplate):
     """Entrywise SignSGD on matrix least squares, linear response (any batch size)."""
 
     name = "sign_sgd_matrix"
     optimizer_type = SignSGD
-    problem_kinds = ("matrix",)
+    method_name = "SignSGD"
     regime = ("SignSGD linear response (spec muon.md 2.3): every coordinate noise-dominated, "
               "|corr(x_i, e_k)| sqrt(B) << 1; accurate late in training or when label noise "
               "dominates; use method='mean-field' (erf/arcsin drift) otherwise")
 
-    factors = classmethod(_factors)
-
     @classmethod
-    def check(cls, problem: Any, opt: Any, where: str) -> None:
-        _check(problem, where, "SignSGD")
+    def gain(cls, problem: Any, opt: Any) -> float:
+        return a_B(opt.batch_size) * math.sqrt(problem.m)
 
     @classmethod
     def modes(cls, problem: Any) -> Modes:
         base = _SIGN_CACHE.get(problem, sign_modes)
         return Modes(weights=base.weights, drift=base.drift, loads=problem.m * base.loads,
                      v0=base.v0)
-
-    @classmethod
-    def params(cls, problem: Any, opt: Any) -> dict[str, Any]:
-        return {"opt": opt, "gain": np.float64(a_B(opt.batch_size) * math.sqrt(problem.m)),
-                "s2": np.float64(problem.noise_second_moment)}
-
-    @classmethod
-    def limit_risk(cls, problem: Any, opt: Any) -> float:
-        return _limit(cls.modes(problem), problem, opt.lr,
-                      a_B(opt.batch_size) * math.sqrt(problem.m))

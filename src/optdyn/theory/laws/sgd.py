@@ -40,14 +40,7 @@ from scipy.optimize import brentq
 
 from optdyn._core.errors import ConfigError
 from optdyn.optimizers import SGD
-from optdyn.theory.laws.base import (
-    Law,
-    Modes,
-    ModesCache,
-    constant_value,
-    initial_modes,
-    is_matrix,
-)
+from optdyn.theory.laws.base import Law, Modes, ModesCache, constant_value, initial_modes, is_matrix
 
 __all__ = ["SGDLaw"]
 
