@@ -40,7 +40,6 @@ misspelled key comes with the closest valid name.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import itertools
 import tomllib
 from pathlib import Path
@@ -48,6 +47,7 @@ from typing import Any
 
 from optdyn import optimizers as opt_mod
 from optdyn._core.errors import ConfigError
+from optdyn._core.registry import check_keys, lookup
 from optdyn.problems import LinearRegression, spectra
 from optdyn.problems.targets import vector_from_config
 
@@ -86,12 +86,7 @@ class Experiment:
 
 
 def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
-    for key in table:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            field = f"{where}.{key}" if where else key
-            raise ConfigError(field, f"unknown key{hint} Expected one of {sorted(allowed)}")
+    check_keys(table, allowed, where)
 
 
 def _require(table: dict[str, Any], key: str, where: str) -> Any:
@@ -172,12 +167,7 @@ def _optimizers(cfgs: Any) -> list[Any]:
             raise ConfigError(where, "expected a table")
         cfg = dict(cfg)
         kind = cfg.pop("kind", None)
-        if kind not in OPTIMIZERS:
-            close = difflib.get_close_matches(str(kind), sorted(OPTIMIZERS), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{where}.kind", f"unknown optimizer {kind!r}{hint} Expected one of "
-                              f"{sorted(OPTIMIZERS)}")
-        cls = OPTIMIZERS[kind]
+        cls = lookup(OPTIMIZERS, kind, f"{where}.kind", "optimizer")
         fields = {f.name for f in dataclasses.fields(cls)} - {"name"}
         sweep = cfg.pop("sweep", {})
         _check_keys(cfg, fields, where)

@@ -23,10 +23,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optdyn._core.errors import ConfigError, build_from_config
+from optdyn._core.errors import ConfigError
 from optdyn._core.pytree import concrete as _concrete
 from optdyn._core.pytree import pytree_dataclass as _pytree
 from optdyn._core.pytree import static as _static
+from optdyn._core.registry import build_from_config
 
 __all__ = [
     "Schedule",

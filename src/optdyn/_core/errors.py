@@ -15,31 +15,10 @@ class ConfigError(ValueError):
         super().__init__(f"{field}: {message}")
 
 
-def build_from_config(registry: dict[str, type], cfg: dict, kind_key: str, field: str):
-    """Build the dataclass ``registry[cfg[kind_key]]`` from the other keys of ``cfg``.
+def __getattr__(name: str):
+    # build_from_config lives in optdyn._core.registry (which imports this module)
+    if name == "build_from_config":
+        from optdyn._core.registry import build_from_config
 
-    Errors name the field under ``field``: an unknown kind (``field.kind_key``), an unknown key
-    (``field.key``, with the closest valid name) or a bad value (``field.<its field>``).
-    """
-    import dataclasses
-    import difflib
-
-    cfg = dict(cfg)
-    kind = cfg.pop(kind_key, None)
-    if kind not in registry:
-        raise ConfigError(f"{field}.{kind_key}",
-                          f"unknown {kind_key} {kind!r}; expected one of {sorted(registry)}")
-    cls = registry[kind]
-    names = sorted(f.name for f in dataclasses.fields(cls))
-    for key in cfg:
-        if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{field}.{key}",
-                              f"unknown key for {kind!r}{hint} Expected some of {names}")
-    try:
-        return cls(**cfg)
-    except ConfigError as e:
-        raise ConfigError(f"{field}.{e.field}", str(e).split(": ", 1)[-1]) from None
-    except TypeError as e:
-        raise ConfigError(field, str(e)) from None
+        return build_from_config
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

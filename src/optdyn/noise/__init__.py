@@ -26,7 +26,6 @@ such a law reports ``is_discrete`` True and behaves like :class:`NoNoise`.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 import warnings
@@ -42,6 +41,7 @@ import numpy.typing as npt
 from scipy import integrate, special
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.registry import did_you_mean
 
 __all__ = [
     "NoiseLaw",
@@ -1048,11 +1048,6 @@ _LAWS: dict[str, Callable[..., NoiseLaw]] = {
 }
 
 
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
 def from_config(d: Mapping[str, Any]) -> NoiseLaw:
     """Build a noise law from a mapping such as ``{"law": "gaussian", "std": 0.5}``.
 
@@ -1069,7 +1064,7 @@ def from_config(d: Mapping[str, Any]) -> NoiseLaw:
         raise ConfigError("noise.law", f"missing; expected one of {', '.join(names)}")
     law = d["law"]
     if not isinstance(law, str) or law not in _LAWS:
-        hint = _did_you_mean(law, names) if isinstance(law, str) else ""
+        hint = did_you_mean(law, names) if isinstance(law, str) else ""
         raise ConfigError(
             "noise.law", f"unknown noise law {law!r}; expected one of {', '.join(names)}{hint}"
         )
@@ -1079,7 +1074,7 @@ def from_config(d: Mapping[str, Any]) -> NoiseLaw:
     for key in kwargs:
         if key not in params:
             allowed = ", ".join(params) or "none"
-            hint = _did_you_mean(str(key), list(params))
+            hint = did_you_mean(str(key), list(params))
             raise ConfigError(
                 f"noise.{key}",
                 f"unknown parameter {key!r} for noise law {law!r} (parameters: {allowed}){hint}",

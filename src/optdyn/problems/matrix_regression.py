@@ -37,8 +37,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optdyn._core.errors import ConfigError, build_from_config
+from optdyn._core.errors import ConfigError
 from optdyn._core.lowrank import LowRank
+from optdyn._core.registry import build_from_config
 from optdyn.problems._covariance import SpectralCovariance, digest
 from optdyn.problems.spectra import haar_orthogonal
 

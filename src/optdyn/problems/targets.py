@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from optdyn._core.errors import ConfigError, build_from_config
+from optdyn._core.errors import ConfigError
+from optdyn._core.registry import build_from_config
 
 __all__ = ["VectorBuilder", "PowerLawCoefficients", "RandomVector", "Zeros", "vector_from_config"]
 
