@@ -12,8 +12,8 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from optdyn._core.errors import ConfigError
 from optdyn._version import __version__
+from optdyn.cli.errors import guarded
 
 __all__ = ["main"]
 
@@ -54,11 +54,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         for name, desc in reproduce.describe().items():
             print(f"{name:28s} {desc}")
         return 0 if args.list else 2
-    try:
-        reproduce.run(args.name, args.out or Path("reproduce_output") / args.name)
-    except ConfigError as e:
-        print(f"optdyn: {e}", file=sys.stderr)
-        return 2
+    reproduce.run(args.name, args.out or Path("reproduce_output") / args.name)
     return 0
 
 
@@ -87,28 +83,25 @@ def main(argv: list[str] | None = None) -> int:
 
     phases_cli.add_parser(sub)
     args = parser.parse_args(argv)
+    handlers = {"run": _run, "demo": _demo, "reproduce": _reproduce,
+                "spectrum": rmt_cli.main, "phases": phases_cli.main}
+    return guarded(handlers[args.command], args)
 
-    if args.command == "reproduce":
-        return _reproduce(args)
-    if args.command == "spectrum":
-        return rmt_cli.main(args)
-    if args.command == "phases":
-        return phases_cli.main(args)
 
+def _run(args: argparse.Namespace) -> int:
     from optdyn.config import load_experiment
 
-    progress = False if args.no_progress else None
-    try:
-        if args.command == "run":
-            exp = load_experiment(args.experiment)
-            return _run_experiment(exp, args.out, progress)
-        demo = resources.files("optdyn") / "data" / "demo.toml"
-        with resources.as_file(demo) as path:
-            exp = load_experiment(path)
-        return _run_experiment(exp, args.out, progress)
-    except ConfigError as e:
-        print(f"optdyn: config error: {e}", file=sys.stderr)
-        return 2
+    exp = load_experiment(args.experiment)
+    return _run_experiment(exp, args.out, False if args.no_progress else None)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from optdyn.config import load_experiment
+
+    demo = resources.files("optdyn") / "data" / "demo.toml"
+    with resources.as_file(demo) as path:
+        exp = load_experiment(path)
+    return _run_experiment(exp, args.out, False if args.no_progress else None)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,6 @@ label counts and the spot checks).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from optdyn import io
 from optdyn._core.errors import ConfigError
+from optdyn.cli.errors import guarded
 
 __all__ = ["add_parser", "main", "parse_grid"]
 
@@ -67,7 +67,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the ``phases`` subcommand; returns the exit status."""
+    """Run the ``phases`` subcommand; returns the exit status (2 on bad input)."""
+    return guarded(_main, args)
+
+
+def _main(args: argparse.Namespace) -> int:
     from optdyn.analysis.phases import LABELS, phase_diagram, spot_check
     from optdyn.plot import save_figure
     from optdyn.plot.phases import phase_map
@@ -75,28 +79,24 @@ def main(args: argparse.Namespace) -> int:
     progress = False if args.no_progress else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        ds = phase_diagram(parse_grid(args.alphas, "alphas"), parse_grid(args.betas, "betas"),
-                           d=args.d, m=args.m,
-                           batch_sizes=[int(x) for x in parse_grid(args.batch_sizes,
-                                                                   "batch_sizes")],
-                           horizons=[int(x) for x in parse_grid(args.horizons, "horizons")],
-                           sigma=args.sigma, tie=args.tie, seed=args.seed, basis=args.basis,
-                           engine=args.engine, seeds=args.seeds,
-                           lrs_per_decade=args.lrs_per_decade,
-                           checkpoint=out / "phases.nc" if args.engine == "simulation" else None,
-                           progress=progress)
-        spots = None
-        if args.spot_checks > 0:
-            valid = [(float(a), float(b)) for a in ds.alpha.values for b in ds.beta.values
-                     if np.isfinite(ds.label.sel(alpha=a, beta=b))]
-            rng = np.random.default_rng(args.seed)
-            pick = rng.choice(len(valid), size=min(args.spot_checks, len(valid)), replace=False)
-            spots = spot_check(ds, [valid[i] for i in sorted(pick)], batch_size=args.spot_batch,
-                               horizon=args.spot_horizon, progress=progress)
-    except ConfigError as e:
-        print(f"optdyn: config error: {e}", file=sys.stderr)
-        return 2
+    ds = phase_diagram(parse_grid(args.alphas, "alphas"), parse_grid(args.betas, "betas"),
+                       d=args.d, m=args.m,
+                       batch_sizes=[int(x) for x in parse_grid(args.batch_sizes,
+                                                               "batch_sizes")],
+                       horizons=[int(x) for x in parse_grid(args.horizons, "horizons")],
+                       sigma=args.sigma, tie=args.tie, seed=args.seed, basis=args.basis,
+                       engine=args.engine, seeds=args.seeds,
+                       lrs_per_decade=args.lrs_per_decade,
+                       checkpoint=out / "phases.nc" if args.engine == "simulation" else None,
+                       progress=progress)
+    spots = None
+    if args.spot_checks > 0:
+        valid = [(float(a), float(b)) for a in ds.alpha.values for b in ds.beta.values
+                 if np.isfinite(ds.label.sel(alpha=a, beta=b))]
+        rng = np.random.default_rng(args.seed)
+        pick = rng.choice(len(valid), size=min(args.spot_checks, len(valid)), replace=False)
+        spots = spot_check(ds, [valid[i] for i in sorted(pick)], batch_size=args.spot_batch,
+                           horizon=args.spot_horizon, progress=progress)
     io.save(ds, out / "phases.nc")
     if spots is not None:
         io.save(spots, out / "spot_checks.nc")

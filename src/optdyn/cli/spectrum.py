@@ -10,11 +10,11 @@ prints N mid-quantiles (a covariance spectrum).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 from optdyn._core.errors import ConfigError
+from optdyn.cli.errors import guarded
 
 __all__ = ["add_parser", "main"]
 
@@ -63,11 +63,7 @@ def _law(args: argparse.Namespace) -> Any:
 
 def main(args: argparse.Namespace) -> int:
     """Run ``optdyn spectrum`` with parsed ``args``; returns the exit code (2 on bad input)."""
-    try:
-        return _main(args)
-    except ConfigError as e:
-        print(f"optdyn: {e}", file=sys.stderr)
-        return 2
+    return guarded(_main, args)
 
 
 def _main(args: argparse.Namespace) -> int:

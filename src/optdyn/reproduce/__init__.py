@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from optdyn._core.errors import ConfigError
+from optdyn._core.registry import lookup
 
 __all__ = ["figure", "names", "run", "describe", "write_caption", "single_threaded_blas"]
 
@@ -84,9 +84,7 @@ def describe() -> dict[str, str]:
 def run(name: str, out: Path | str) -> list[Path]:
     """Build figure ``name`` into folder ``out``; returns the files written."""
     _load()
-    if name not in _REGISTRY:
-        raise ConfigError("reproduce", f"unknown figure {name!r}; available: "
-                          f"{', '.join(sorted(_REGISTRY)) or '(none)'}")
+    lookup(_REGISTRY, name, "name", "figure")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
