@@ -1,10 +1,10 @@
 """Rates for GD and Muon on the linear associative memory (arXiv 2602.05725).
 
 Li, Wang, Zhong, Lu, Wang, "Muon in Associative Memory Learning", arXiv 2602.05725. The paper's
-code is not public and its theorems are known here through third-party notes (spec
-``clipping_and_memory.md`` B.4, provenance tag [R]: "rates as reported, up to constants"). Each
-function states the formula, the theorem it comes from and the provenance tag; the constants set
-to 1 are a choice made here, checked against simulations where the spec reports one ([S], B.6).
+code is not public and its theorems are known here through third-party notes (docs/theory/memory.md
+section B.4, provenance tag [R]: "rates as reported, up to constants"). Each function states the
+formula, the theorem it comes from and the provenance tag; the constants set to 1 are a choice made
+here, checked against simulations where docs/theory/memory.md reports one ([S], B.6).
 
 Time t is the number of full-batch steps, lr the per-step learning rate, p_j the query frequency
 of subtask j, K the number of pairs, beta the power-law exponent of the group masses.
@@ -80,9 +80,9 @@ def muon_noisy_bound(K: int, lr: float, t: Any, loss_star: float) -> np.ndarray:
         descent (t < T* = log K / lr):     K e^(-lr t) + lr t
         oscillation (t >= T*):             lr^2 + L_j*
 
-    As reported by the notes (spec B.4); the "+ lr t" term of the descent phase is quoted as
-    given there and is the weakest part of the paraphrase [U]. This is an upper envelope up to
-    constants, not a prediction of the curve.
+    As reported by the notes (docs/theory/memory.md section B.4); the "+ lr t" term of the descent
+    phase is quoted as given there and is the weakest part of the paraphrase [U]. This is an upper
+    envelope up to constants, not a prediction of the curve.
     """
     lr_ = float(_pos("lr", lr))
     t = np.asarray(t, dtype=float)

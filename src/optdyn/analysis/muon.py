@@ -56,7 +56,8 @@ def decay_rates(d: int = 128, m: int = 256, alpha: float = 1.0, sigma: float = 0
 def isotropic_match(d: int = 128, m: int = 256, batch_size: int = 16, steps: int = 2000,
                     seeds: int = 3, lr_svd: float = 0.05) -> dict:
     """K = I: SignSVD at ``lr_svd`` and SignSGD at the drift-matched rate, run for tau times as
-    many steps, have the same risk curve after the time rescaling k -> tau k (spec 2.5).
+    many steps, have the same risk curve after the time rescaling k -> tau k (docs/theory/muon.md
+    section 2.5).
 
     Template profiles for K = I: SignSVD drift f = f_B(1) (= B / sqrt(d) for B << d), noise
     B / d per mode; SignSGD drift a_B sqrt(m), noise m. Over tau SignSGD steps at lr_sgd =

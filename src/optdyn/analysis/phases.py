@@ -5,7 +5,7 @@ SignSGD", arXiv 2605.09552: on matrix least squares with a power-law covariance 
 j^(-2 alpha) (generic, Haar eigenbasis) and target W* = Q diag(j^(-beta)) V (2 alpha + 2 beta > 1),
 the plane splits into a SignSGD-favoured phase, a SignSVD-favoured phase and a trade-off phase.
 The paper's boundary equations were not available, so this module computes the diagram by the
-acceptance procedure of spec muon.md 3.2:
+acceptance procedure of docs/theory/muon.md section 3.2:
 
 1. for each (alpha, beta), each method and batch size B, integrate the method's template law
    (:mod:`optdyn.theory.laws.matrix`; vectorised over a geometric grid of constant learning rates
@@ -15,12 +15,12 @@ acceptance procedure of spec muon.md 3.2:
 2. R_method(T, B) = min over the grid of R(T; lr, B), and lr*(T, B) its argmin;
 3. label the point by the sign of log R_SignSGD - log R_SignSVD over all (T, B) (ties within
    ``tie`` ignored): always > 0 SignSVD-favoured (+1), always < 0 SignSGD-favoured (-1), mixed
-   trade-off (0). What "uniformly" ranges over is not known (spec 3.2); :func:`label_phases`
-   relabels a diagram over any subset of its (B, T) set.
+   trade-off (0). What "uniformly" ranges over is not known (docs/theory/muon.md section 3.2);
+   :func:`label_phases` relabels a diagram over any subset of its (B, T) set.
 
-Candidate boundary lines (spec 2.7 [I]): 2 alpha = 1 (trace class), alpha = 1 (SignSVD's
-top-mode noise sum), 2 alpha + 2 beta = 1 (finite initial risk). :func:`spot_check` simulates a
-sample of points (d >= 256, m >= 2d, 3 seeds) at the theory's best rates.
+Candidate boundary lines (docs/theory/muon.md section 2.7 [I]): 2 alpha = 1 (trace class), alpha =
+1 (SignSVD's top-mode noise sum), 2 alpha + 2 beta = 1 (finite initial risk). :func:`spot_check`
+simulates a sample of points (d >= 256, m >= 2d, 3 seeds) at the theory's best rates.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ _OPT = {"signsgd": SignSGD, "signsvd": SignSVD}
 
 
 def candidate_lines() -> dict[str, str]:
-    """The candidate boundaries drawn on the map (spec muon.md 2.7 and 3.2, unverified [I])."""
+    """The candidate boundaries drawn on the map (docs/theory/muon.md section 2.7 and 3.2,
+    unverified [I])."""
     return {"2 alpha = 1": "trace class: the SGD-noise sum tr K is finite iff 2 alpha > 1",
             "alpha = 1": "SignSVD's top-mode noise sum sum_j sqrt(lambda_j) = sum_j j^-alpha "
                          "converges iff alpha > 1",
@@ -152,7 +153,8 @@ def phase_diagram(
         lrs_per_decade: density of each method's learning-rate grid.
         seed: seed of the Haar basis and of the target's output directions.
         basis: K's eigenbasis, ``"haar"`` (generic, the default) or ``"identity"`` (axis-aligned:
-            SignSGD's diagonal normalisation then preconditions by K^(1/2), spec section 2.3).
+            SignSGD's diagonal normalisation then preconditions by K^(1/2), docs/theory/muon.md
+            section 2.3).
         engine: ``"template"`` (the theory, seconds per point) or ``"simulation"`` (both methods
             simulated over the rate grid, ``seeds`` seeds: valid in every regime, minutes per
             point at d = 128).
@@ -279,7 +281,8 @@ def label_phases(ds: xr.Dataset, *, batch_sizes: Sequence[int] | None = None,
                  ) -> xr.DataArray:
     """Relabel a phase diagram over a subset of its (B, T) set.
 
-    The paper's "uniformly favoured" does not say what it ranges over (spec muon.md 3.2); e.g.
+    The paper's "uniformly favoured" does not say what it ranges over (docs/theory/muon.md section
+    3.2); e.g.
     ``label_phases(ds, horizons=[1000, 10000])`` judges only the long horizons. Labels as in
     :func:`phase_diagram`: +1 SignSVD-favoured, -1 SignSGD-favoured, 0 trade-off.
     """

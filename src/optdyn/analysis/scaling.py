@@ -2,9 +2,9 @@
 
 Setting (Paquette, Paquette, Xiao, Pennington, "4+3 phases of compute-optimal neural scaling
 laws", arXiv 2405.15074; Kim, Song, Yun, "Scaling laws of signSGD in linear regression: when does
-it outperform SGD?", arXiv 2603.02069; spec signsgd.md 10.4): one-pass training of a PLRF model of
-size d (:class:`optdyn.problems.plrf.PowerLawRandomFeatures`) with one sample per step, so r steps
-cost the compute
+it outperform SGD?", arXiv 2603.02069; docs/theory/signsgd.md section 10.4): one-pass training of a
+PLRF model of size d (:class:`optdyn.problems.plrf.PowerLawRandomFeatures`) with one sample per
+step, so r steps cost the compute
 
     f = d x samples = d r.
 
@@ -13,16 +13,18 @@ learning rate,
 
     P*(d, r) = min_gamma P_gamma(d, r),     P = R + F_0,   F_0 = sigma_xi(d)^2 / 2,
 
-with R from the theory of the exactly reduced problem (spec 10.3): the per-step signSGD ODE
-(Xiao et al. arXiv 2411.12135; spec 4.2) and the exact discrete expected-risk recursion of SGD
-(spec 5.2), both in float64 through :func:`optdyn.theory.run`. The compute-optimal frontier is the
-lower envelope over d at fixed compute,
+with R from the theory of the exactly reduced problem (docs/theory/signsgd.md section 10.3): the
+per-step signSGD ODE (Xiao et al. arXiv 2411.12135; docs/theory/signsgd.md section 4.2) and the
+exact discrete expected-risk recursion of SGD (docs/theory/signsgd.md section 5.2), both in float64
+through :func:`optdyn.theory.run`. The compute-optimal frontier is the lower envelope over d at
+fixed compute,
 
     P*(f) = min_d P*(d, f / d),
 
 and its power law P*(f) ~ C f^s is fitted by least squares in log-log (:func:`fit_power_law`).
 
-Choices made here (the papers' exact protocols are unknown, spec 10.1 and 12):
+Choices made here (the papers' exact protocols are unknown, docs/theory/signsgd.md section 10.1 and
+12):
 
 - Learning-rate search: a log grid evaluated as one batched ``theory.run`` (configs stacked and
   vmapped), then one refinement per step count at the vertex of the parabola through the grid
@@ -123,8 +125,9 @@ def sign_lr_scale(problem: Any) -> float:
     """signSGD's reference rate: the constant rate whose limit risk equals the initial risk.
 
     From the fixed point R c(R) = (gamma / 4) sum_i sqrt(K_ii) of the signSGD ODE (Xiao et al.
-    arXiv 2411.12135; spec signsgd.md 4.5): gamma_ref = 4 R_0 c(R_0) / sum_i sqrt(K_ii), with
-    c(R) = (2/pi) / sqrt(2R + sigma^2) for Gaussian noise. Useful rates lie below it.
+    arXiv 2411.12135; docs/theory/signsgd.md section 4.5): gamma_ref = 4 R_0 c(R_0) / sum_i
+    sqrt(K_ii), with c(R) = (2/pi) / sqrt(2R + sigma^2) for Gaussian noise. Useful rates lie below
+    it.
     """
     from optdyn.theory.factors import sign_drift
 
@@ -221,7 +224,8 @@ def optimal_lr_losses(
 
     ``P*(r) = min_gamma [R_gamma(r) + F_0]`` for r in ``steps`` (see the module docstring for the
     grids, the refinement and the schedules). ``optimizer`` is ``"sign_sgd"`` (ODE of Xiao et al.
-    arXiv 2411.12135, per-step form) or ``"sgd"`` (exact recursion, spec signsgd.md 5.2), batch 1.
+    arXiv 2411.12135, per-step form) or ``"sgd"`` (exact recursion, docs/theory/signsgd.md section
+    5.2), batch 1.
 
     Args:
         problem: a :class:`PowerLawRandomFeatures` (its reduction is used) or a

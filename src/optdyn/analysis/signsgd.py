@@ -1,7 +1,7 @@
 """The four effects of signSGD, as numbers along a risk curve, and risk-driven schedules.
 
 Xiao, Marshall, Agarwala, Paquette, "Exact risk curves of signSGD in High-Dimensions: quantifying
-preconditioning and noise-compression effects", arXiv 2411.12135 (spec ``signsgd.md`` sections
+preconditioning and noise-compression effects", arXiv 2411.12135 (docs/theory/signsgd.md sections
 4 and 6). With D = diag(K), M = D^(-1/4) K D^(-1/4) = sum_j lambda_j w_j w_j^T, the signSGD ODE
 (per step, rate gamma_k) is
 
@@ -208,7 +208,7 @@ def replay(ds: xr.Dataset) -> SignSGD:
 
 def matched_limits(problem: Any, lr: float) -> dict[str, float]:
     """Limit risks of signSGD at the constant rate ``lr`` and of SGD at signSGD's effective rate
-    there, lr_sgd = lr c(R_sign) (the heavy-tail comparison of spec section 6.2).
+    there, lr_sgd = lr c(R_sign) (the heavy-tail comparison of docs/theory/signsgd.md section 6.2).
 
     signSGD's fixed point solves R c(R) = (lr / 4) sum_i sqrt(K_ii) (finite for any noise law);
     SGD's is R = lr_sgd E eps^2 Tr K / (4 - 2 lr_sgd Tr K) (infinite when E eps^2 is, or when

@@ -1,10 +1,10 @@
 """``optdyn spectrum ACTIVATION N0 N1 M``: a limiting conjugate-kernel spectrum from the shell.
 
 Prints the constants (theta1, theta2, c2, E f), the atom at 0, the support edges and the
-predicted largest eigenvalue (Benigni & Peche, arXiv 2201.04753, as reconstructed in spec
-rmt.md section 7.2) for the given entry laws; ``--widths`` gives the multi-layer law; ``--plot``
-writes the density (with a simulated histogram when ``--simulate``) to a PNG; ``--quantiles N``
-prints N mid-quantiles (a covariance spectrum).
+predicted largest eigenvalue (Benigni & Peche, arXiv 2201.04753, as reconstructed in
+docs/theory/rmt.md section 7.2) for the given entry laws; ``--widths`` gives the multi-layer law;
+``--plot`` writes the density (with a simulated histogram when ``--simulate``) to a PNG;
+``--quantiles N`` prints N mid-quantiles (a covariance spectrum).
 """
 
 from __future__ import annotations

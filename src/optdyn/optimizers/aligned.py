@@ -1,8 +1,8 @@
 """Task-representation-aligned SignGD (TRA-SignGD), the oracle sign method.
 
 Li, Wang, Zhong, Lu, Wang, "Muon in Associative Memory Learning", arXiv 2602.05725, section 6
-(Thm 6.3; spec ``clipping_and_memory.md`` B.3): with the task representation
-What = Et^T W E and G = Et^T grad L(W) E, TRA-SignGD takes sign steps in task coordinates,
+(Thm 6.3; docs/theory/memory.md section B.3): with the task representation What = Et^T W E and G =
+Et^T grad L(W) E, TRA-SignGD takes sign steps in task coordinates,
 
     What_{t+1} = What_t - lr sign(G_t),   i.e.   W_{t+1} = W_t - lr Et sign(Et^T g_t E) E^T
 

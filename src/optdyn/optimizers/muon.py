@@ -74,8 +74,9 @@ class SignSVD(Optimizer):
 
     G_k is the mini-batch gradient; polar keeps only its nonzero singular values, so a step moves
     W by sqrt(rank G_k) <= sqrt(min(B, d, m)) in Frobenius norm (Paquette, Marshall, Benigni, Wang,
-    Agarwala, Paquette, "Phases of Muon: When Muon Eclipses SignSGD", arXiv 2605.09552; spec
-    muon.md section 1.2). This is Muon's update with no momentum and an exact polar factor.
+    Agarwala, Paquette, "Phases of Muon: When Muon Eclipses SignSGD", arXiv 2605.09552;
+    docs/theory/muon.md section 1.2). This is Muon's update with no momentum and an exact polar
+    factor.
 
     Args:
         lr: per-step learning rate (number, array, callable or schedule).

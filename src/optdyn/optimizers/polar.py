@@ -5,7 +5,7 @@ For G = U S V^T (thin SVD) the polar factor, or matrix sign, is
     polar(G) = U sign(S) V^T,
 
 keeping only the nonzero singular values, so rank(polar(G)) = rank(G) and
-||polar(G)||_F^2 = rank(G) (spec muon.md section 1.2). In floating point a singular value is
+||polar(G)||_F^2 = rank(G) (docs/theory/muon.md section 1.2). In floating point a singular value is
 "nonzero" when it exceeds ``rtol * max(S)``, with ``rtol = max(rows, cols) * eps(dtype)`` by default
 (the ``numpy.linalg.matrix_rank`` rule). Without that threshold the rounding-level singular values
 of a rank-deficient G (a mini-batch gradient has rank <= B) would be mapped to 1 and add an
@@ -17,8 +17,9 @@ Three ways to compute it:
 * :func:`polar_lowrank`: for a factored matrix G = s A^T C with A (B, d), C (B, m) and s > 0 -- the
   mini-batch gradient (1/B) X^T E of matrix least squares -- QR factorisations A^T = Q1 R1 and
   C^T = Q2 R2 give polar(G) = Q1 polar(R1 R2^T) Q2^T, exact because Q1 and Q2 have orthonormal
-  columns; it costs O((d + m) B^2) plus the O(d m B) of writing the dense result (spec muon.md
-  section 1.2, [D+N] there; re-checked here by tests against :func:`polar_svd`).
+  columns; it costs O((d + m) B^2) plus the O(d m B) of writing the dense result
+  (docs/theory/muon.md section 1.2, [D+N] there; re-checked here by tests against
+  :func:`polar_svd`).
 * :func:`newton_schulz`: the quintic Newton-Schulz iteration of Muon. After normalising
   X_0 = G / (s ||G||_F + eps), each step applies X <- a X + (b A + c A^2) X with A = X X^T, i.e.
   the odd polynomial p(x) = a x + b x^3 + c x^5 to every singular value. Coefficients:
@@ -150,8 +151,8 @@ def polar_lowrank(a: jax.Array, c: jax.Array, rtol: float | None = None) -> jax.
 
     a^T = Q1 R1 (d x k1, k1 x B), c^T = Q2 R2 (m x k2, k2 x B), k = min(dim, B); then
     G = Q1 (R1 R2^T) Q2^T and polar(G) = Q1 polar(R1 R2^T) Q2^T, where only a k1 x k2 SVD is needed
-    (spec muon.md section 1.2). The rank threshold is the one :func:`polar_svd` would use on the
-    dense (d, m) matrix, so the two agree to rounding.
+    (docs/theory/muon.md section 1.2). The rank threshold is the one :func:`polar_svd` would use on
+    the dense (d, m) matrix, so the two agree to rounding.
     """
     a, c = jnp.asarray(a), jnp.asarray(c)
     if a.ndim != 2 or c.ndim != 2 or a.shape[0] != c.shape[0]:

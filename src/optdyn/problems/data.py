@@ -1,8 +1,8 @@
 """A data set as the population: least squares on real features, one pass without replacement.
 
 The real-data experiments of Marshall, Xiao, Agarwala, Paquette ("To Clip or not to Clip",
-arXiv 2406.11733, section 5 and appendix H) and the spec's pitfalls (clipping_and_memory.md A.8,
-A.10.4): features are centred, optionally mapped through random features tanh(X W) and centred
+arXiv 2406.11733, section 5 and appendix H) and the pitfalls of docs/theory/clipping.md section A.8
+( A.10.4): features are centred, optionally mapped through random features tanh(X W) and centred
 again; the empirical covariance K = F^T F / n is normalised to ||K||_op = 1 (so the intrinsic
 dimension Tr K / ||K|| is Tr K); the target theta* is the least-squares solution on the whole set,
 so the "noise" is the least-squares residual eps_i = y_i - <f_i, theta*>; SGD makes one pass over a

@@ -1,6 +1,7 @@
 """Streaming matrix least squares (multi-output linear regression) with Gaussian inputs.
 
-Model (spec muon.md section 1.1; Paquette, Marshall, Benigni, Wang, Agarwala, Paquette, "Phases of
+Model (docs/theory/muon.md section 1.1; Paquette, Marshall, Benigni, Wang, Agarwala, Paquette,
+"Phases of
 Muon: When Muon Eclipses SignSGD", arXiv 2605.09552): at each step a fresh batch x_1..x_B ~ N(0, K)
 in R^d, targets y_i = W*^T x_i + eps_i in R^m with eps_i ~ N(0, sigma^2 I_m) independent of x. The
 parameter is W in R^(d x m), the residual Delta = W - W*. Per-sample loss (1/2)||W^T x - y||^2, so
@@ -23,8 +24,8 @@ error in K's eigenbasis :attr:`MatrixRegression.initial_error_modes` = Q^T (W0 -
 
 Targets and starts (``target=``, ``w0=``) are arrays or builders from this module:
 :class:`PowerLawTarget` (W* = Q diag(scale j^-beta) V with random unit output directions, so
-rho_j(0) = scale^2 j^(-2 beta) exactly from W0 = 0; spec section 3.1), :class:`RandomTarget`,
-:class:`ZeroTarget`, or their configs ``{"kind": "power_law", "beta": 1.0}``.
+rho_j(0) = scale^2 j^(-2 beta) exactly from W0 = 0; docs/theory/muon.md section 3.1),
+:class:`RandomTarget`, :class:`ZeroTarget`, or their configs ``{"kind": "power_law", "beta": 1.0}``.
 """
 
 from __future__ import annotations
@@ -259,7 +260,7 @@ class MatrixRegression(SpectralCovariance):
 
     @classmethod
     def power_law(cls, d: int, m: int, alpha: float, beta: float, **kw: Any) -> MatrixRegression:
-        """lambda_j = j^(-2 alpha) and W* = Q diag(j^-beta) V (spec muon.md section 3.1)."""
+        """lambda_j = j^(-2 alpha) and W* = Q diag(j^-beta) V (docs/theory/muon.md section 3.1)."""
         from optdyn.problems.spectra import power_law
 
         return cls(d, m, eigenvalues=power_law(_check_dim("d", d), alpha),

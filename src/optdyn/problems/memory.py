@@ -1,9 +1,9 @@
 """Linear associative memory with softmax retrieval and a hierarchical frequency spectrum.
 
 Model (Li, Wang, Zhong, Lu, Wang, "Muon in Associative Memory Learning", arXiv 2602.05725,
-section 2; spec ``clipping_and_memory.md`` part B.2): K query-answer pairs j = 1..K, query
-embeddings E = [E_1..E_K] and answer embeddings Et = [Et_1..Et_K] in R^d (d = K by default), and
-one matrix W in R^(d x d). Retrieval is a softmax over the answers,
+section 2; docs/theory/memory.md section B.2): K query-answer pairs j = 1..K, query embeddings E =
+[E_1..E_K] and answer embeddings Et = [Et_1..Et_K] in R^d (d = K by default), and one matrix W in
+R^(d x d). Retrieval is a softmax over the answers,
 
     phat_{i|j}(W) = exp(Et_i^T W E_j) / sum_k exp(Et_k^T W E_j).
 
@@ -26,7 +26,8 @@ estimate of grad L.
 
 Embeddings: ``"identity"`` (E = Et = I), ``"haar"`` (independent Haar-random orthogonal E and Et,
 the generic orthonormal case), or ``"gaussian"`` (i.i.d. N(0, 1/d) entries, near-orthogonal with
-norms close to 1 when d >> log K; spec B.2 notes that the paper relaxes to this case [U]).
+norms close to 1 when d >> log K; docs/theory/memory.md section B.2 notes that the paper relaxes to
+this case [U]).
 
 The problem plugs into both :func:`optdyn.simulate.run` (streaming mini-batches; its ``risk`` is
 the excess loss L - L*, its ``loss`` is L, and its time t = samples / K) and

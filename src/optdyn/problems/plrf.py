@@ -2,7 +2,8 @@
 
 Model (Paquette, Paquette, Xiao, Pennington, "4+3 phases of compute-optimal neural scaling laws",
 arXiv 2405.15074, section 2; Kim, Song, Yun, "Scaling laws of signSGD in linear regression",
-arXiv 2603.02069; spec signsgd.md 10.2): a fresh sample x in R^v has independent coordinates
+arXiv 2603.02069; docs/theory/signsgd.md section 10.2): a fresh sample x in R^v has independent
+coordinates
 
     x_j ~ N(0, j^(-2 alpha))          (variance j^(-2 alpha), not standard deviation),
 
@@ -15,10 +16,10 @@ loss (1/2)(<z, theta> - y)^2; population loss
 
 finite as v -> infinity iff 2 alpha + 2 beta > 1.
 
-Exact reduction (spec signsgd.md 10.3; Xiao et al. arXiv 2411.12135 model (A)): z is Gaussian with
-covariance K_f = W^T Lambda W. With theta_opt = K_f^(-1) W^T Lambda b (the population least-squares
-fit), the capacity residual xi := <x, b> - <z, theta_opt> = <x, b - W theta_opt> is jointly
-Gaussian with z and uncorrelated with it (E[z xi] = W^T Lambda b - K_f theta_opt = 0), hence
+Exact reduction (docs/theory/signsgd.md section 10.3; Xiao et al. arXiv 2411.12135 model (A)): z is
+Gaussian with covariance K_f = W^T Lambda W. With theta_opt = K_f^(-1) W^T Lambda b (the population
+least-squares fit), the capacity residual xi := <x, b> - <z, theta_opt> = <x, b - W theta_opt> is
+jointly Gaussian with z and uncorrelated with it (E[z xi] = W^T Lambda b - K_f theta_opt = 0), hence
 independent, with variance
 
     sigma_xi^2 = b^T Lambda b - theta_opt^T K_f theta_opt = ||Lambda^(1/2) (b - W theta_opt)||^2.
@@ -80,7 +81,7 @@ class PowerLawRandomFeatures(Problem):
 
     See the module docstring for the model, its population loss and its exact reduction
     (Paquette et al. arXiv 2405.15074; Kim, Song, Yun arXiv 2603.02069; Xiao et al. arXiv
-    2411.12135; spec signsgd.md 10.2-10.3).
+    2411.12135; docs/theory/signsgd.md section 10.2-10.3).
 
     Args:
         v: input dimension (number of power-law coordinates), v >= d.
@@ -197,7 +198,7 @@ class PowerLawRandomFeatures(Problem):
         return self.rotate(arrays, x), y
 
     def reduce(self, stream: str = "features") -> LinearRegression:
-        """The exactly equivalent :class:`LinearRegression` (spec signsgd.md 10.3).
+        """The exactly equivalent :class:`LinearRegression` (docs/theory/signsgd.md section 10.3).
 
         K = K_f, theta* = theta_opt, noise = Gaussian(sigma_xi), same theta0. With
         ``stream="features"`` (default) a :class:`ReducedPLRF` whose samples come from the same
@@ -303,7 +304,7 @@ class ReducedPLRF(LinearRegression):
     Gaussian g ~ N(0, I_v) as :meth:`PowerLawRandomFeatures.draw` to the features z = W^T x and
     the residual xi = <x, b - W theta_opt> = y - <z, theta_opt>, so that its gradient
     (<z, theta - theta_opt> - xi) z and its risk (1/2)(theta - theta_opt)^T K_f (...) are the
-    PLRF's, evaluated by the reduced formulas (spec signsgd.md 10.3).
+    PLRF's, evaluated by the reduced formulas (docs/theory/signsgd.md section 10.3).
     """
 
     source: Any = None

@@ -55,7 +55,7 @@ def toeplitz_covariance(
     """Correlated covariance with a non-constant diagonal: K = D^(1/2) T D^(1/2), T_ij = rho^|i-j|.
 
     ``diag`` gives D directly; otherwise D_ii is drawn log-uniformly on ``diag_range`` from
-    ``seed`` (the set-up of the signSGD spec note, section 7.2, used to make diagonal
+    ``seed`` (the set-up of docs/theory/signsgd.md section 7.2, used to make diagonal
     preconditioning visible). K is positive definite for |rho| < 1.
     """
     d = _check_d(d)

@@ -1,10 +1,10 @@
 """Figures of "To Clip or not to Clip" (Marshall, Xiao, Agarwala, Paquette, arXiv 2406.11733).
 
-Settings follow the spec note ``clipping_and_memory.md`` section A.8 (read from the authors'
-notebooks); where a setting is not known, the choice made here is stated in the caption file.
-Every curve labelled "theory" comes from :func:`optdyn.theory.run` or
-:func:`optdyn.analysis.clipping.schedule`, every band from :func:`optdyn.simulate.run` on the same
-problem and optimizer, and the caption reports their measured mean relative error.
+Settings follow docs/theory/clipping.md section A.8 (read from the authors' notebooks); where a
+setting is not known, the choice made here is stated in the caption file. Every curve labelled
+"theory" comes from :func:`optdyn.theory.run` or :func:`optdyn.analysis.clipping.schedule`, every
+band from :func:`optdyn.simulate.run` on the same problem and optimizer, and the caption reports
+their measured mean relative error.
 """
 
 from __future__ import annotations
@@ -301,7 +301,8 @@ def clip_realdata(out: Path) -> list[Path]:
     lines = [
         "- Data: scikit-learn's shipped data sets (no download): digits (1797 x 64, y = +1 for "
         "digits 5-9, else -1) and breast cancer (569 x 30, y = +1 for benign).",
-        "- Preprocessing (spec A.8 on the paper's CIFAR10 panel): features centred and "
+        "- Preprocessing (docs/theory/clipping.md section A.8 on the paper's CIFAR10 panel): "
+        "features centred and "
         "standardised, random features tanh(X W) with W ~ N(0, 1/p) (seed 0) of the stated "
         "width, centred again; K = F^T F / n scaled to ||K|| = 1; theta* = least squares on the "
         "whole set; theta0 = theta* + 0.4 N(0, I); one pass over a shuffled copy (n steps, "

@@ -1,6 +1,6 @@
 """Figures of "Muon in Associative Memory Learning" (Li, Wang, Zhong, Lu, Wang, arXiv 2602.05725).
 
-The paper's settings for the synthetic experiments are not known (spec ``clipping_and_memory.md``
+The paper's settings for the synthetic experiments are not known (docs/theory/clipping.md
 B.5 [U]); the choices made here are stated in each caption. Simulations are exact full-batch runs
 of :func:`optdyn.simulate.full_batch.run` on :class:`optdyn.problems.memory.AssociativeMemory`
 from W0 = 0; theory curves come from :mod:`optdyn.analysis.memory`.
@@ -235,7 +235,7 @@ def memory_speedup(out: Path) -> list[Path]:
           zip(Cs, gd_steps, mu_steps, strict=True)], "",
         f"Fit steps ~ C^s: GD s = {fgd.slope:.3f} +- {fgd.slope_se:.3f} (Thm 4.1 predicts 1: "
         f"K / (lr eps)); Muon s = {fmu.slope:.3f} +- {fmu.slope_se:.3f} (Thm 4.2: log(K / eps), "
-        "logarithmic in C). Speed-up Omega(C) as stated (spec B.4).",
+        "logarithmic in C). Speed-up Omega(C) as stated (docs/theory/memory.md section B.4).",
         f"Build time {elapsed:.1f} s.",
     ])
     return [png, nc, cap]

@@ -1,9 +1,10 @@
 """Figures of "Phases of Muon: When Muon Eclipses SignSGD" (arXiv 2605.09552), rebuilt.
 
-The paper's body was not available (spec muon.md section 0): sizes, batch sizes, rates and
-horizons here are this project's choices, stated in each caption, and the theory is the spec's
-derivation (:mod:`optdyn.theory.matrix_profiles`, :mod:`optdyn.theory.laws.matrix`,
-:mod:`optdyn.analysis.phases`), checked against the simulation engine.
+The paper's body was not available (docs/theory/muon.md section 0): sizes, batch sizes, rates and
+horizons here are this project's choices, stated in each caption, and the theory is the
+derivation of docs/theory/muon.md (:mod:`optdyn.theory.matrix_profiles`,
+:mod:`optdyn.theory.laws.matrix`, :mod:`optdyn.analysis.phases`), checked against the simulation
+engine.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ def muon_preconditioning(out: Path) -> list[Path]:
         rel.append(f"{case}: {gap:.3f}")
     lines += ["", "Median relative gap Monte Carlo vs theory profile, modes 2-40: " +
               "; ".join(rel) + ".",
-              "Expected (spec A2-A4): SignSVD slope 1/2 above kappa_0(B), 1 below, the "
+              "Expected (docs/theory/muon.md section A2-A4): SignSVD slope 1/2 above kappa_0(B), 1 "
+              "below, the "
               "crossover moving with kappa_0(B); SignSGD slope 1 for every B (B rescales only "
               f"through a_B: a_16/a_1 = {a_B(16) / a_B(1):.3f}).",
               f"Wall time {time.perf_counter() - t0:.0f} s."]
@@ -133,7 +135,7 @@ def muon_isotropic(out: Path) -> list[Path]:
     paths.append(io.save(data, out / "muon-isotropic.nc"))
     lines = ["K = I (d=128, m=256), W* with i.i.d. entries (||W*||_F = sqrt(d)), sigma = 0, "
              "W0 = 0, 3 seeds. SignSGD runs at the drift-matched rate for tau = f^2 d / (a_B^2 B) "
-             "(= B / a_B^2 for B << d) as many steps (spec 2.5).", "",
+             "(= B / a_B^2 for B << d) as many steps (docs/theory/muon.md section 2.5).", "",
              "| B | tau = f^2 d/(a_B^2 B) | lr SignSVD | lr SignSGD | "
              "mean |R_SignSGD(tau k)/R_SignSVD(k) - 1| | same without time rescaling |",
              "|---|---|---|---|---|---|"]
@@ -216,7 +218,7 @@ def muon_phases(out: Path) -> list[Path]:
     lines += ["", f"Best lr against horizon (alpha=1, beta=0.5, B=16, d=256): log-log slope "
               f"SignSGD {lr_slopes['signsgd']:.3f}, SignSVD {lr_slopes['signsvd']:.3f}.",
               "Candidate lines drawn: " + "; ".join(json.loads(
-                  maps[256].attrs["candidate_lines"])) + " (spec 2.7 [I]).",
+                  maps[256].attrs["candidate_lines"])) + " (docs/theory/muon.md section 2.7 [I]).",
               f"Wall time {time.perf_counter() - t0:.0f} s."]
     paths.append(write_caption(out, "muon-phases", "Phases of SignSGD vs SignSVD", lines))
     return paths

@@ -2,12 +2,12 @@
 
 The template theory's map (``muon-phases``) holds where label noise dominates; there it shows
 SignSVD-favoured and trade-off points only. SignSGD's entrywise sign preconditions by
-K^(1/2) when K is axis-aligned (spec muon.md 2.3), and it wins at long horizons when the target
-is noiseless, a regime where SignSVD's template fails (README, A1). This figure maps that
+K^(1/2) when K is axis-aligned (docs/theory/muon.md section 2.3), and it wins at long horizons when
+the target is noiseless, a regime where SignSVD's template fails (README, A1). This figure maps that
 regime with the simulation engine itself (:func:`optdyn.analysis.phases.phase_diagram` with
 ``engine="simulation"``) at d and 2d, labelled over two (B, T) sets, since what the paper's
-"uniformly" ranges over is not known (spec 3.2). Each map is its own checkpoint: an interrupted
-run resumes where it stopped.
+"uniformly" ranges over is not known (docs/theory/muon.md section 3.2). Each map is its own
+checkpoint: an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def simulated_maps(out: Path, dims: tuple[int, ...] = _DIMS) -> dict[int, xr.Dat
 
 def spot_points(out: Path, points: tuple[tuple[float, float], ...] = SPOTS, d: int = 256
                 ) -> dict[tuple[float, float], xr.Dataset]:
-    """Single points of the map simulated at d (m = 2d) with 3 seeds (spec 3.2 step 4), each
+    """Single points of the map simulated at d (m = 2d) with 3 seeds (docs/theory/muon.md section
+    3.2 step 4), each
     resumed from ``out/muon-phases-sim-d{d}-a{alpha}-b{beta}.nc``."""
     kw = {**SETTINGS, "seeds": 3}
     return {(a, b): phase_diagram([a], [b], d=d, progress=True, **kw,
@@ -145,7 +146,7 @@ def muon_phases_sim(out: Path) -> list[Path]:
                   + " / ".join(str(d) for d in maps) + " | log R_SignSGD/R_SignSVD |",
                   "|---|---|---|---|---|---|", *spot_lines]
     lines += ["", "Candidate lines drawn: " + "; ".join(json.loads(
-        maps[d1].attrs["candidate_lines"])) + " (spec 2.7 [I]).",
+        maps[d1].attrs["candidate_lines"])) + " (docs/theory/muon.md section 2.7 [I]).",
               f"Wall time of this call {time.perf_counter() - t0:.0f} s (resumed from the "
               "checkpoints where they exist)."]
     paths.append(write_caption(out, "muon-phases-sim", "Phases by simulation", lines))

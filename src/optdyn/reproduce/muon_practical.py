@@ -9,15 +9,16 @@ while practical Muon (Keller Jordan, "Muon: An optimizer for hidden layers in ne
 blog post, 2024) adds momentum and replaces polar by T steps of the quintic Newton-Schulz
 iteration X <- a X + (b A + c A^2) X, A = X X^T, run in bfloat16 on X_0 = U / ||U||_F, i.e. the
 odd polynomial p(x) = a x + b x^3 + c x^5 composed T times on every singular value s/||U||_F
-(spec muon.md sections 2.8 and 5). Keller Jordan's (a, b, c) = (3.4445, -4.7750, 2.0315) leave the
-singular values spread over about [0.7, 1.2] and do not orthogonalise those below about
+(docs/theory/muon.md sections 2.8 and 5). Keller Jordan's (a, b, c) = (3.4445, -4.7750, 2.0315)
+leave the singular values spread over about [0.7, 1.2] and do not orthogonalise those below about
 1e-3 ||U||_F (p_5(1e-4) = 0.048); the Polar Express coefficients (Amsel, Persson, Musco, Gower,
 arXiv 2505.16932, Algorithm 1) converge to polar(U). This module measures the resulting gap in
 risk on one problem, :class:`optdyn.problems.MatrixRegression` with power-law spectrum and target,
-by simulation only (the paper gives no Muon theory; spec 2.8): :func:`gap_runs` runs a geometric
-learning-rate sweep of every variant with common random numbers, :func:`gap_summary` reduces it
-to the gap table (risk at a common lr and at each variant's own best lr, ratios to SignSVD) and
-:func:`gradient_spectra` measures the singular values that Newton-Schulz sees. The figure
+by simulation only (the paper gives no Muon theory; docs/theory/muon.md section 2.8):
+:func:`gap_runs` runs a geometric learning-rate sweep of every variant with common random numbers,
+:func:`gap_summary` reduces it to the gap table (risk at a common lr and at each variant's own best
+lr, ratios to SignSVD) and :func:`gradient_spectra` measures the singular values that Newton-Schulz
+sees. The figure
 ``muon-vs-signsvd`` and ``tests/test_reproduce_muon_practical.py`` call the same functions.
 """
 
@@ -338,9 +339,11 @@ def _reading(rows_ds: list[xr.Dataset], summs: list[xr.Dataset],
         f"{100 * max(abs(x - 1) for x in fin):.0f}% of SignSVD at the common lr (final ratios "
         f"{min(fin):.3f} to {max(fin):.3f}); the gap is in the transient. Keller Jordan's NS5 "
         f"(fp32) is up to {fmt(val('max_ratio_common', 'NS5 fp32'))}x behind there: its map "
-        "sends the dominant singular value to about 0.7 (p(1) = 0.701, spec 5.1) and leaves "
+        "sends the dominant singular value to about 0.7 (p(1) = 0.701, docs/theory/muon.md section "
+        "5.1) and leaves "
         f"those below ~1e-3 ||G||_F nearly unorthogonalised ({fmt(g0, '.0f')}% of the gradient's "
-        "nonzero singular values at W0, spec 2.8); NS10 (Keller) cuts the transient gap to "
+        "nonzero singular values at W0, docs/theory/muon.md section 2.8); NS10 (Keller) cuts the "
+        "transient gap to "
         f"{fmt(val('max_ratio_common', 'NS10 fp32'))}x, Polar Express to "
         f"{fmt(val('max_ratio_common', 'PE5 fp32'))}x (5 steps) and "
         f"{fmt(val('max_ratio_common', 'PE10 fp32'), '.4f')}x (10 steps). At the floor the "
@@ -414,14 +417,16 @@ def muon_vs_signsvd(out: Path) -> list[Path]:
     pe10 = [float(s["mean_rel_gap_common"].sel(variant="PE10 fp32")) for s in summs]
     shape = np.sqrt(max(1.0, sz["m"] / sz["d"]))
     lines = [
-        f"Power-law matrix least squares (spec muon.md 1.1, 3.1): d = {sz['d']}, m = {sz['m']}, "
+        f"Power-law matrix least squares (docs/theory/muon.md section 1.1, 3.1): d = {sz['d']}, m "
+        f"= {sz['m']}, "
         f"lambda_j = j^-{2 * sz['alpha']:g} (alpha = {sz['alpha']}), W* = Q diag(j^-{sz['beta']}) "
         f"V (beta = {sz['beta']}, random unit output directions), Haar-random eigenbasis Q, "
         f"W0 = 0, Gaussian label noise sigma = {_SETTINGS[0][1]}, batch B in "
         f"{[b for b, _, _ in _SETTINGS]}, {sz['steps']} steps, {sz['seeds']} seeds (means "
         "over seeds; the same samples for every variant and lr), float32 iterates, exact "
         "population risk R = (1/2) tr(Delta^T K Delta). Sizes, batches and the lr grids are "
-        "chosen here (the paper's are not known; spec section 4). sigma = 0 is not run: the "
+        "chosen here (the paper's are not known; docs/theory/muon.md section 4). sigma = 0 is not "
+        "run: the "
         "engine compiles noiseless problems separately, which would double the build time.",
         "Variants (lr_shape_rule 'none', so lr is the same step size as SignSVD's; "
         f"torch.optim.Muon's default 'original' factor sqrt(max(1, m/d)) is {shape:.3g} here; no "

@@ -4,8 +4,8 @@ After Kim, Song, Yun, "Scaling laws of signSGD in linear regression: when does i
 SGD?" (arXiv 2603.02069), with the PLRF model and the compute-optimal protocol of Paquette et al.,
 "4+3 phases of compute-optimal neural scaling laws" (arXiv 2405.15074), and the signSGD risk ODE
 of Xiao et al. (arXiv 2411.12135). The paper's exponents, phase boundaries and figure settings are
-unknown (spec signsgd.md 10.1); every number in the caption is measured here from the theory of
-:mod:`optdyn.analysis.scaling` and checked against simulations of the PLRF itself.
+unknown (docs/theory/signsgd.md section 10.1); every number in the caption is measured here from
+the theory of :mod:`optdyn.analysis.scaling` and checked against simulations of the PLRF itself.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ NAME = "signsgd-plrf-scaling"
 # (alpha, beta) with 2 alpha + 2 beta > 1, on both sides of 2 alpha = 1 and of 2 beta = 1
 POINTS = [(0.35, 0.5), (0.45, 0.9), (0.75, 0.3), (0.75, 0.75), (1.0, 0.4), (1.0, 1.0),
           (1.5, 0.25), (1.5, 0.75)]
-FEATURED = (1.0, 0.4)  # the point checked in spec signsgd.md 10.3
+FEATURED = (1.0, 0.4)  # the point checked in docs/theory/signsgd.md section 10.3
 DS = [32, 64, 128, 256, 512]
 T_MIN, T_MAX = 16, 16384
 V_RATIO = 4
@@ -283,7 +283,8 @@ def plrf_scaling(out: Path) -> list[Path]:
         f"- signSGD's constant-lr slope is steeper than SGD's (by more than 2 s.e.) at {steeper} "
         f"of {study.sizes['point']} points and flatter at {flatter}; the WSD schedule column "
         "shows its effect. These are finite-size theory measurements at d <= 512, not the "
-        "paper's asymptotic exponents (which could not be read; spec signsgd.md 10.1).",
+        "paper's asymptotic exponents (which could not be read; docs/theory/signsgd.md section "
+        "10.1).",
         "",
         f"Validation: PLRF simulated in v-space (float32, {val.attrs['seeds']} seeds, d = "
         f"{val.attrs['d']}, v = {val.attrs['v']}) at the theory's best constant rate for "
@@ -294,7 +295,8 @@ def plrf_scaling(out: Path) -> list[Path]:
         "its critical rate the per-seed loss is heavy-tailed and a 16-seed mean falls mostly "
         "below the expectation (compare with the standard error). The signSGD ODE is least "
         "accurate during the early drop at alpha = 1, where one feature direction carries most "
-        "of the risk and the arcsine-law linearisation is not small (spec signsgd.md 10.3 notes "
+        "of the risk and the arcsine-law linearisation is not small (docs/theory/signsgd.md "
+        "section 10.3 notes "
         "the same).",
         "",
         f"Build time: {elapsed:.0f} s (theory study {t_theory:.0f} s).",

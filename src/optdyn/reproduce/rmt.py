@@ -1,7 +1,7 @@
 """Figures of the nonlinear random-matrix spectra (Benigni & Peche, EJP 26 (2021) and arXiv
 2201.04753; Pennington & Worah, NeurIPS 2017): limiting densities against sampled spectra, the
 multi-layer recursion, the largest eigenvalue across the spike transition, and risk curves on the
-conjugate-kernel spectrum. The papers' own figure settings could not be read (spec rmt.md
+conjugate-kernel spectrum. The papers' own figure settings could not be read (docs/theory/rmt.md
 section 0): the settings here are chosen and stated in each caption, with the measured numbers.
 """
 
@@ -108,7 +108,8 @@ def density_figure(out: Path) -> list[Path]:
     title = "Conjugate-kernel spectra: limiting law vs simulation"
     cap = write_caption(out, "rmt-density", title, [
         "M = (1/m) Y Y^T, Y = f(W X / sqrt(n0)), W and X with iid unit-variance entries; the",
-        "limiting law solves the quartic (Q) of spec rmt.md section 3.1 (Benigni & Peche 2021;",
+        "limiting law solves the quartic (Q) of docs/theory/rmt.md section 3.1 (Benigni & Peche "
+        "2021;",
         "Pennington & Worah 2017) by continuation in Im z; edges are roots of its discriminant.",
         "Histogram: one sample with Gaussian entries (non-zero eigenvalues, scaled by their",
         "share); KS: sup |F_n - F| with the atom at 0 included, for Gaussian and Rademacher W, X.",
@@ -136,7 +137,7 @@ def multilayer_figure(out: Path) -> list[Path]:
         h, centres = _hist(ev, hi)
         ax = axes[ell - 1]
         ax.bar(centres, h, width=hi / _BINS, alpha=0.45, label="simulation")
-        ax.plot(xs, rho, "k", lw=1.2, label="recursion (spec section 5)")
+        ax.plot(xs, rho, "k", lw=1.2, label="recursion (docs/theory/rmt.md section 5)")
         ax.set_ylim(0, 1.3 * max(np.quantile(rho, 0.98), h[1:].max()))
         ax.set_title(f"layer {ell}: n_{ell} = {widths[ell - 1]}, KS {ks:.4f}", fontsize=9)
         ax.set_xlabel(f"eigenvalue of Y_{ell} Y_{ell}^T / m")
@@ -161,7 +162,7 @@ def multilayer_figure(out: Path) -> list[Path]:
     nc = _save(ds, out, "rmt-multilayer")
     cap = write_caption(out, "rmt-multilayer", "Three layers of tanh: the layerwise recursion", [
         f"Y_0 = X (n0 = {n0}, m = {m}), Y_l = f(W_l Y_(l-1) / sqrt(n_(l-1))), widths {widths},",
-        "Gaussian entries; the law is spec rmt.md section 5 (a reconstruction by layerwise",
+        "Gaussian entries; the law is docs/theory/rmt.md section 5 (a reconstruction by layerwise",
         "Gaussian equivalence: nu_l = MP(m/n_l) boxtimes law(a_l + b_l tau),",
         "b_l = theta2/q_(l-1)),",
         "solved jointly by Newton continuation; one sample at these sizes.", "",
@@ -181,7 +182,8 @@ def _sin_he2(c: float):
 
 
 @figure("rmt-largest-eigenvalue",
-        "largest eigenvalue vs the predicted limit across the spike transition (spec section 7)")
+        "largest eigenvalue vs the predicted limit across the spike transition (docs/theory/rmt.md "
+        "section 7)")
 def largest_figure(out: Path) -> list[Path]:
     t0 = time.perf_counter()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
@@ -262,7 +264,7 @@ def largest_figure(out: Path) -> list[Path]:
                            f"{top_b[i, j, 2]:.3f}, {top_b[i, j, 1]:.3f} | {err_b[i, j]:.3f} |")
     cap = write_caption(out, "rmt-largest-eigenvalue",
                         "Largest eigenvalue across the spike transition", [
-        "Prediction: spec rmt.md section 7.2, a reconstruction of Benigni & Peche (arXiv",
+        "Prediction: docs/theory/rmt.md section 7.2, a reconstruction of Benigni & Peche (arXiv",
         "2201.04753): row/column norm fluctuations of W and X give rank-one spikes of strength",
         "s^2 = c2^2 (E w^4 - 1)/(2 psi) (c2 the second Hermite coefficient of f); an outlier",
         "appears at D(lambda) = 1/s^2 when s^2 > 1/D(lambda_+) (rectangular BBP), else the top",

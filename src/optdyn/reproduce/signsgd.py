@@ -1,9 +1,9 @@
 """Figures of "Exact risk curves of signSGD in High-Dimensions" (Xiao, Marshall, Agarwala,
 Paquette, arXiv 2411.12135).
 
-The paper's figure settings are not known (spec ``signsgd.md`` section 7.1); the settings here are
-the spec's proposed reproductions (section 7.2), stated in each caption file with the measured
-agreement between simulation and theory.
+The paper's figure settings are not known (docs/theory/signsgd.md section 7.1); the settings here
+are the reproductions proposed in docs/theory/signsgd.md (section 7.2), stated in each caption file
+with the measured agreement between simulation and theory.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def signsgd_risk(out: Path) -> list[Path]:
     fig, axs = plt.subplots(2, 2, figsize=(11, 7.8), constrained_layout=True)
     lines = [
         f"- d = {d}, K = D^(1/2) Toeplitz(0.5^|i-j|) D^(1/2) with D_ii log-uniform on [1/4, 4] "
-        "(seed 0; spec 7.2), theta0 = 0, theta* = 2 N(0, I)/sqrt(d) (seed 1); label noise "
+        "(seed 0; docs/theory/signsgd.md section 7.2), theta0 = 0, theta* = 2 N(0, I)/sqrt(d) "
+        "(seed 1); label noise "
         "0.5 x {N(0,1), t_3, Cauchy, Exp(1) - 1}.",
         f"- signSGD lr = {eta_s}/d, SGD lr = {eta_g}/d (per step), T = {T} (t = steps/d), "
         f"{seeds} seeds, float32, bands 10-90%; black dashed: the ODEs (SGD's where "
@@ -276,12 +277,13 @@ def signsgd_heavy_tails(out: Path) -> list[Path]:
     errs = [abs(v / t - 1) for (_, _, _, v, t) in sim_pts]
     lines = [
         f"- K = I, d = {d}, theta* = N(0, I)/sqrt(d), signSGD at lr = {eta}/d; SGD at signSGD's "
-        "effective rate lr c(R_sign) (spec 6.2). Lines: closed-form fixed points (signSGD: "
+        "effective rate lr c(R_sign) (docs/theory/signsgd.md section 6.2). Lines: closed-form "
+        "fixed points (signSGD: "
         "R c(R) = lr d / 4; SGD: R = lr' E eps^2 d / (4 - 2 lr' d)); SGD has none for "
         "Cauchy noise (infinite variance), signSGD's stays finite.",
         f"- Simulation points: mean over {seeds} seeds and over t in [{2 * T_sim // 3}, {T_sim}] "
         f"of one-pass runs; relative difference to the fixed point: mean {np.mean(errs):.1%}, "
-        f"max {np.max(errs):.1%} (finite-d plateau; the spec measured ~10% at d = 1000).",
+        f"max {np.max(errs):.1%} (finite-d plateau; the source notes measured ~10% at d = 1000).",
         "- Right: the ratio of limit risks against kappa(R_sign): Gaussian kappa = 0.405 (SGD "
         "wins), Student-t(2.5) kappa > 1 at small scales of the risk (signSGD wins); the ordering "
         "flips where kappa crosses 1. Exactly, R_SGD / R_sign = c^2 E eps^2 / (1 - lr' d / 2), "
@@ -318,7 +320,8 @@ def signsgd_adam(out: Path) -> list[Path]:
     lines = [
         f"- d = {d}, diagonal K with K_jj log-uniform on [1/4, 4] (seed 0), theta0 = 0, "
         f"theta* = 2 N(0, I)/sqrt(d); Adam (optax convention, bias correction, eps = 0) at "
-        f"lr = {eta}/d, T = {T}, {seeds} seeds; dashed: the conjectured ODE of spec section 8 "
+        f"lr = {eta}/d, T = {T}, {seeds} seeds; dashed: the conjectured ODE of "
+        f"docs/theory/signsgd.md section 8 "
         "(c_A, s_A by Monte Carlo, 2048 chains at 9 risks; at b1 = b2 = 0 exactly the signSGD "
         "ODE). Noise: Gaussian and Laplace, both of standard deviation 0.5.",
         "- A diagonal K is where the conjecture's structure is exact (the coordinates' cross-"

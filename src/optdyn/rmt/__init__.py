@@ -3,7 +3,7 @@
 * :class:`ConjugateKernel` (one layer; Benigni & Peche, EJP 26 (2021); Pennington & Worah,
   NeurIPS 2017) and :class:`MultiLayerConjugateKernel`: limiting density, CDF, atom, support
   edges, quantiles, and (one layer) the largest eigenvalue with the spikes of Benigni & Peche,
-  arXiv 2201.04753 (as reconstructed in spec rmt.md section 7.2).
+  arXiv 2201.04753 (as reconstructed in docs/theory/rmt.md section 7.2).
 * :func:`gaussian_constants`: theta1, theta2, c2 of an activation by adaptive quadrature.
 * Empirical counterparts: :func:`sample_eigenvalues`, :func:`sample_multilayer_eigenvalues`,
   :func:`kolmogorov_distance`.

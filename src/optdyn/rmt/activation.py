@@ -8,7 +8,7 @@ NeurIPS 2017, eqs. 5-6; Benigni & Peche, EJP 26 (2021), theorem 2.3)
     theta1 = eta    = Var f(sN)                      (= E f(sN)^2 for centred f)
     theta2 = zeta   = (E[N f(sN)])^2 = (s E f'(sN))^2  (Stein's identity: no derivative needed)
 
-and its largest eigenvalue also on the second Hermite coefficient (spec rmt.md section 7.2)
+and its largest eigenvalue also on the second Hermite coefficient (docs/theory/rmt.md section 7.2)
 
     c2 = E[f(sN) (N^2 - 1)] / sqrt(2) = s^2 E f''(sN) / sqrt(2).
 
@@ -124,8 +124,8 @@ def gaussian_constants(f: str | Callable | Activation, s: float = 1.0) -> Gaussi
     """mu0, theta1 (variance), theta2, c2 of ``f(s N)`` by adaptive quadrature.
 
     theta1 = Var f(sN), theta2 = (E[N f(sN)])^2, c2 = E[f(sN)(N^2-1)]/sqrt(2) (Pennington & Worah
-    2017; Benigni & Peche 2021; spec rmt.md section 2). Breakpoints are placed at 0 and at the
-    activation's kinks divided by s.
+    2017; Benigni & Peche 2021; docs/theory/rmt.md section 2). Breakpoints are placed at 0 and at
+    the activation's kinks divided by s.
     """
     act = activation(f)
     if not (np.isfinite(s) and s > 0):

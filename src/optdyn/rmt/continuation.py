@@ -1,12 +1,12 @@
 """Continuation in the imaginary part: the physical branch of an algebraic Stieltjes transform.
 
 A Stieltjes transform S(z) = int dmu(x)/(x - z) of a measure on [0, inf) is, for Im z large,
-the unique root close to -1/z (|S| <= 1/Im z). Following spec rmt.md section 4, we start every
-point x at z = x + i eta_0 with eta_0 far above the support and walk eta down a geometric ladder to
-eta = 0, at each level taking the root closest to a Newton prediction from the previous level.
-Points where the closest root is not clearly closer than the second closest (ratio > 1/4) are
+the unique root close to -1/z (|S| <= 1/Im z). Following docs/theory/rmt.md section 4, we start
+every point x at z = x + i eta_0 with eta_0 far above the support and walk eta down a geometric
+ladder to eta = 0, at each level taking the root closest to a Newton prediction from the previous
+level. Points where the closest root is not clearly closer than the second closest (ratio > 1/4) are
 re-done with finer sub-steps. We never take "the root with the largest imaginary part": a
-spurious root with Im > 0 exists (spec section 4, item 5).
+spurious root with Im > 0 exists (docs/theory/rmt.md section 4, item 5).
 
 Everything is vectorised over points: each level is one batched eigenvalue problem of the
 companion matrices (numpy), so a 1000-point density costs a few tenths of a second.

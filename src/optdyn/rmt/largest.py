@@ -3,14 +3,15 @@
 Benigni & Peche (arXiv 2201.04753) show that lambda_max(M) has the limit of that of an
 information-plus-noise linear model, with a phase transition that depends on f and on the entry
 laws of W and X. Their constants could not be read; this module implements the reconstruction of
-spec rmt.md section 7.2 (a claim that the tests and the figure ``rmt-largest-eigenvalue`` check
-against simulation):
+docs/theory/rmt.md section 7.2 (a claim that the tests and the figure ``rmt-largest-eigenvalue``
+check against simulation):
 
 * Row and column norm fluctuations alpha_i = |w_i|^2/(n0 sigma_w^2) - 1, beta_j likewise (variance
   kappa/n0, kappa = E w^4/sigma^4 - 1) shift the conditional means of f by (c2/sqrt 2) alpha_i and
   (c2/sqrt 2) beta_j (c2 = second Hermite coefficient). So (1/sqrt m) Y = noise + s_W u 1^T/sqrt m
   + s_X 1 v^T/sqrt n1 with s_W^2 = c2^2 kappa_W / (2 psi), s_X^2 = c2^2 kappa_X / (2 psi).
-* A non-centred f adds mu0 1 1^T: strength a = mu0 sqrt(n1) along (1_n1, 1_m) (spec section 7.4),
+* A non-centred f adds mu0 1 1^T: strength a = mu0 sqrt(n1) along (1_n1, 1_m) (docs/theory/rmt.md
+section 7.4),
   sharing its right vector with the W-spike and its left vector with the X-spike; the perturbation
   is [[a, s_X], [s_W, 0]] in the bases (1, u) x (1, v); its singular values theta_k are the spikes.
 * Rectangular BBP (Benaych-Georges & Nadakuditi, J. Multivariate Anal. 111 (2012), thm 2.9): with

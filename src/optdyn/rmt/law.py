@@ -86,7 +86,8 @@ class SpectralLaw(abc.ABC):
     def stieltjes(self, z: Any) -> np.ndarray:
         """S(z) = int dmu(x)/(x - z) for Im z >= 0 (on the real axis: the boundary value S(x + i0)).
 
-        Computed by continuation from Im z = 100 * upper_bound down to Im z (spec section 4).
+        Computed by continuation from Im z = 100 * upper_bound down to Im z (docs/theory/rmt.md
+        section 4).
         """
         z = np.atleast_1d(np.asarray(z, dtype=complex))
         if np.any(z.imag < 0):
@@ -295,7 +296,7 @@ class ConjugateKernel(SpectralLaw):
     W (n1 x n0) and X (n0 x m) have iid centred entries of variance sigma_w^2, sigma_x^2. With
     gamma = n1/m, psi = n0/n1, theta1 = Var f(sigma N), theta2 = (E[N f(sigma N)])^2, sigma =
     sigma_w sigma_x, the Stieltjes transform solves the quartic (Q) (Benigni & Peche, EJP 26 (2021),
-    thm 2.3; Pennington & Worah, NeurIPS 2017, eq. 10; spec rmt.md section 3.1), solved by
+    thm 2.3; Pennington & Worah, NeurIPS 2017, eq. 10; docs/theory/rmt.md section 3.1), solved by
     continuation in Im z (section 4). Edges: real roots of the discriminant of (Q) in S
     (section 3.4). Atom at 0: 1 - 1/gamma when gamma > 1 (and 1 - min(1, 1/gamma, psi) for linear
     f, which has rank <= min(n0, n1, m)).
@@ -379,7 +380,8 @@ class ConjugateKernel(SpectralLaw):
     @property
     def upper_bound(self) -> float:
         """(sqrt(theta2)(1 + 1/sqrt(psi))(1 + sqrt(phi)) + sqrt(theta1 - theta2)(1 + sqrt(gamma)))^2
-        times 1.05: a bound on ||M|| through the Gaussian equivalent (spec section 3.3)."""
+        times 1.05: a bound on ||M|| through the Gaussian equivalent (docs/theory/rmt.md section
+        3.3)."""
         lin = math.sqrt(self.theta2) * (1 + 1 / math.sqrt(self.psi)) * (1 + math.sqrt(self.phi))
         noise = math.sqrt(self.constants.nonlinearity) * (1 + math.sqrt(self.gamma))
         return 1.05 * (lin + noise) ** 2
@@ -421,7 +423,7 @@ class ConjugateKernel(SpectralLaw):
 
     # ------------------------------------------------------------------ largest eigenvalue
     def spikes(self, w_kurtosis: float = 3.0, x_kurtosis: float = 3.0):
-        """The rank-<=2 spikes of spec section 7 and their outliers; see
+        """The rank-<=2 spikes of docs/theory/rmt.md section 7 and their outliers; see
         :func:`optdyn.rmt.largest.conjugate_kernel_spikes`."""
         from optdyn.rmt.largest import conjugate_kernel_spikes
 
@@ -433,7 +435,7 @@ class ConjugateKernel(SpectralLaw):
         ``w_kurtosis``, ``x_kurtosis`` are E w^4 / sigma_w^4 and E x^4 / sigma_x^4 of the entries
         (3 Gaussian, 1 Rademacher, 1.8 uniform, 1/p for p-sparse +-1/sqrt(p)). See
         :func:`optdyn.rmt.largest.conjugate_kernel_spikes` for the formulas (a reconstruction of
-        Benigni & Peche, arXiv 2201.04753; spec section 7.2).
+        Benigni & Peche, arXiv 2201.04753; docs/theory/rmt.md section 7.2).
         """
         return self.spikes(w_kurtosis, x_kurtosis).largest
 

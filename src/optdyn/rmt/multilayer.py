@@ -1,4 +1,5 @@
-"""Multi-layer conjugate kernel: the layerwise Marchenko-Pastur recursion (spec rmt.md section 5).
+"""Multi-layer conjugate kernel: the layerwise Marchenko-Pastur recursion (docs/theory/rmt.md
+section 5).
 
 Layers Y_0 = X, Y_l = f(W_l Y_{l-1} / sqrt(n_{l-1})) - E f(s_l N) (centred at every layer), W_l
 with iid entries of variance sigma_l^2. Sample-side Grams K_l = (1/n_l) Y_l^T Y_l (m x m) with laws
@@ -171,7 +172,7 @@ class MultiLayerConjugateKernel(SpectralLaw):
         return {"activation": self.activation.name, "n0": self.n0, "m": self.m,
                 "widths": list(self.widths), "sigma_w": list(self.sigma_w),
                 "sigma_x": self.sigma_x, "q": list(self.q), "a": self.a, "b": self.b,
-                "reference": "spec rmt.md section 5 (layerwise Gaussian equivalence); "
+                "reference": "docs/theory/rmt.md section 5 (layerwise Gaussian equivalence); "
                              "Fan & Wang, NeurIPS 2020"}
 
 

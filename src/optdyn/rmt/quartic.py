@@ -1,9 +1,10 @@
 """The algebraic equations of the one-layer conjugate-kernel law, and its closed-form special cases.
 
-Model (spec rmt.md section 1): M = (1/m) Y Y^T, Y = f(W X / sqrt(n0)), W (n1 x n0), X (n0 x m),
-gamma = n1/m, psi = n0/n1, phi = n0/m = gamma psi, S(z) = lim (1/n1) tr (M - z)^{-1}.
+Model (docs/theory/rmt.md section 1): M = (1/m) Y Y^T, Y = f(W X / sqrt(n0)), W (n1 x n0), X (n0 x
+m), gamma = n1/m, psi = n0/n1, phi = n0/m = gamma psi, S(z) = lim (1/n1) tr (M - z)^{-1}.
 
-* The quartic (spec eq. (Q); Benigni & Peche, EJP 2021, thm 2.3; lecture-note form with the factor S
+* The quartic (docs/theory/rmt.md eq. (Q); Benigni & Peche, EJP 2021, thm 2.3; lecture-note form
+with the factor S
   restored in the theta2 term), with u = 1 + zS, v = 1 - gamma u, delta = theta1 - theta2:
 
       u = theta1 S v - (theta2/psi) S u v + (theta2 delta / psi) S^2 v^2,

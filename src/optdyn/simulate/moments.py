@@ -6,10 +6,10 @@ Delta = W - W*, one step W' = W - lr U moves the mode energy rho_j = ||q_j^T Del
     E[rho_j'] - rho_j = -2 lr E<q_j^T Delta, q_j^T U> + lr^2 E||q_j^T U||^2,
 
 so the drift ``E<q_j^T Delta, q_j^T U>`` and the noise load ``E||q_j^T U||^2`` are what any
-deterministic dynamics must predict (for the normalised template of arXiv 2605.09552, spec muon.md
-eq. (T): drift = g_j rho_j / sqrt(2R) and load = n_j). This module measures them with the
-optimizer's own update, the ground truth against which the theory's profiles are tested, and
-defines the per-mode decay rate r_j = drift_j sqrt(2R_tot) / rho_j.
+deterministic dynamics must predict (for the normalised template of arXiv 2605.09552,
+docs/theory/muon.md eq. (T): drift = g_j rho_j / sqrt(2R) and load = n_j). This module measures
+them with the optimizer's own update, the ground truth against which the theory's profiles are
+tested, and defines the per-mode decay rate r_j = drift_j sqrt(2R_tot) / rho_j.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Limit risks and stability thresholds at a constant learning rate, for any covered optimizer.
 
 - SGD (ODE): R_inf = gamma sigma^2 Tr K / (4B - 2 gamma Tr K), critical gamma = 2B / Tr K
-  (Paquette et al. arXiv 2206.07252; spec signsgd.md 5.1 in per-step units);
+  (Paquette et al. arXiv 2206.07252; docs/theory/signsgd.md section 5.1 in per-step units);
 - SGD (exact recursion): R_inf = S sigma^2 / (2(1 - S)) with
   S = sum_j (gamma/B) lambda_j / (2 - gamma lambda_j (1 + 1/B)); critical gamma solves S = 1;
 - clipped SGD: R = gamma Tr K nu_bar(R) / (4 B mu(R)) (arXiv 2406.11733); never diverges;

@@ -1,10 +1,11 @@
-"""Drift and noise profiles of the sign methods on matrix least squares (spec muon.md 2.3-2.5).
+"""Drift and noise profiles of the sign methods on matrix least squares (docs/theory/muon.md
+section 2.3-2.5).
 
 Paquette, Marshall, Benigni, Wang, Agarwala, Paquette, "Phases of Muon: When Muon Eclipses
 SignSGD", arXiv 2605.09552. The paper's body was not available: every formula here is a
-derivation of the spec (tagged [D] or [D+N] there) and is tested against Monte Carlo in
+derivation in docs/theory/muon.md (tagged [D] or [D+N] there) and is tested against Monte Carlo in
 ``tests/test_matrix_theory.py``. In their noise-dominated regime both sign methods follow the
-normalised-SGD template (spec eq. (T))
+normalised-SGD template (docs/theory/muon.md eq. (T))
 
     rho_j <- rho_j - 2 lr g_j rho_j / sqrt(2R) + lr^2 n_j,   2R = sum_j lambda_j rho_j + m sigma^2,
 
@@ -54,7 +55,8 @@ def _check_eig(eigenvalues: npt.ArrayLike) -> FloatArray:
 def a_B(batch_size: int) -> float:
     """a_B = sqrt(2/pi) E[chi_B] = (2/sqrt(pi)) Gamma((B+1)/2) / Gamma(B/2).
 
-    The slope of E sign(sum of B residual-weighted samples) in the correlation (spec 2.3 [D]):
+    The slope of E sign(sum of B residual-weighted samples) in the correlation (docs/theory/muon.md
+    section 2.3 [D]):
     a_1 = 2/pi, a_2 = 1, a_B -> sqrt(2B/pi).
     """
     b = _check_batch(batch_size)
@@ -69,7 +71,8 @@ def degrees_of_freedom(eigenvalues: npt.ArrayLike, kappa: npt.ArrayLike) -> Floa
 
 
 def kappa0(eigenvalues: npt.ArrayLike, batch_size: int) -> float:
-    """The batch ridge kappa_0(B): df(kappa_0) = B when B < rank(K), else 0 (spec 2.4)."""
+    """The batch ridge kappa_0(B): df(kappa_0) = B when B < rank(K), else 0 (docs/theory/muon.md
+    section 2.4)."""
     lam = _check_eig(eigenvalues)
     b = _check_batch(batch_size)
     rank = int(np.count_nonzero(lam > 0))
@@ -87,9 +90,10 @@ def power_law_kappa0(alpha: float, batch_size: int) -> float:
     kappa_0 ~ (C_alpha / (B + 1/2))^(2 alpha), C_alpha = (pi / (2 alpha)) / sin(pi / (2 alpha)).
 
     From df(kappa) = sum_{j >= 1} 1 / (1 + kappa j^(2 alpha)) = C_alpha kappa^(-1/(2 alpha)) - 1/2
-    + o(1) (the integral over j > 0 minus the Euler-Maclaurin end term). The spec's leading order
-    (C_alpha / B)^(2 alpha) (muon.md 2.4 [D]) omits the 1/2; it is 27% high at alpha = 1, B = 4,
-    where this form is within 0.1% of the solved kappa_0 (tests/test_matrix_theory.py).
+    + o(1) (the integral over j > 0 minus the Euler-Maclaurin end term). The leading order of
+    docs/theory/muon.md (C_alpha / B)^(2 alpha) (muon.md 2.4 [D]) omits the 1/2; it is 27% high at
+    alpha = 1, B = 4, where this form is within 0.1% of the solved kappa_0
+    (tests/test_matrix_theory.py).
     """
     if not alpha > 0.5:
         raise ConfigError("alpha", f"needs 2 alpha > 1 (trace class), got alpha={alpha!r}")
@@ -102,7 +106,7 @@ def f_B(eigenvalues: npt.ArrayLike, batch_size: int, *, points: int = 4000) -> F
 
     X is B x d with rows N(0, K). From sqrt(a) = (1/pi) int_0^inf a / (a + s) s^(-1/2) ds and the
     Marchenko-Pastur equivalent s (X^T X + s)^(-1) ~ kappa (K + kappa)^(-1), where kappa(s)
-    solves s / B = kappa (1 - df(kappa) / B) (spec 2.4 [D+N]):
+    solves s / B = kappa (1 - df(kappa) / B) (docs/theory/muon.md section 2.4 [D+N]):
 
         f_B(lambda) = (2 sqrt(B) / pi) int_{kappa_0}^inf lambda / (lambda + kappa) du(kappa),
         u(kappa) = sqrt(kappa (1 - df(kappa) / B)),
@@ -131,7 +135,7 @@ def f_B(eigenvalues: npt.ArrayLike, batch_size: int, *, points: int = 4000) -> F
 
 def projector_loads(eigenvalues: npt.ArrayLike, batch_size: int) -> FloatArray:
     """n_j = lambda_j / (lambda_j + kappa_0(B)): the diagonal of E[Pi_X] in K's eigenbasis, whose
-    sum is min(B, rank K) = ||polar(G)||_F^2 (spec 2.4 [D+N])."""
+    sum is min(B, rank K) = ||polar(G)||_F^2 (docs/theory/muon.md section 2.4 [D+N])."""
     lam = _check_eig(eigenvalues)
     k0 = kappa0(lam, batch_size)
     return np.where(lam > 0, lam / np.where(lam + k0 > 0, lam + k0, 1.0), 0.0)
@@ -163,13 +167,14 @@ def _covariance(problem: Any) -> FloatArray:
 
 
 def signsvd_profile(problem: Any, batch_size: int) -> tuple[FloatArray, FloatArray]:
-    """(g, n) = (f_B(lambda), lambda / (lambda + kappa_0)) of stochastic SignSVD (spec 2.4)."""
+    """(g, n) = (f_B(lambda), lambda / (lambda + kappa_0)) of stochastic SignSVD
+    (docs/theory/muon.md section 2.4)."""
     lam = problem.eigenvalues
     return f_B(lam, batch_size), projector_loads(lam, batch_size)
 
 
 def signsgd_profile(problem: Any, batch_size: int) -> tuple[FloatArray, FloatArray]:
-    """(g, n) of SignSGD in linear response (spec 2.3 [D]):
+    """(g, n) of SignSGD in linear response (docs/theory/muon.md section 2.3 [D]):
 
     g_j = a_B sqrt(m) (Q^T D^(-1/2) Q)_jj lambda_j,   n_j = m (Q^T K_sigma Q)_jj.
 

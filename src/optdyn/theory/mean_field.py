@@ -1,4 +1,5 @@
-"""Mean-field recursions for the sign methods on matrix least squares (spec muon.md 2.3, 2.4).
+"""Mean-field recursions for the sign methods on matrix least squares (docs/theory/muon.md section
+2.3, 2.4).
 
 Paquette, Marshall, Benigni, Wang, Agarwala, Paquette, "Phases of Muon: When Muon Eclipses
 SignSGD", arXiv 2605.09552; the drift formulas of SignSGD follow Xiao, Marshall, Agarwala,
@@ -32,8 +33,8 @@ Two ways to get the moments:
   correlations.
 * ``drift="mc"`` (any memoryless matrix optimizer: SGD, SignSGD, SignSVD, Muon with beta = 0):
   the moments are averaged over ``n_mc`` draws of (F, mini-batch) pushed through the optimizer's
-  own update: the spec's "mean-field Monte Carlo recursion" for the signal-dominated regime,
-  where SignSVD's linear-response template fails (the polar map saturates).
+  own update: the "mean-field Monte Carlo recursion" of docs/theory/muon.md for the signal-dominated
+  regime, where SignSVD's linear-response template fails (the polar map saturates).
 
 Both are labelled with their regime in the result: the erf form for any regime of SignSGD (exact
 drift for B = 1; the fluctuation closure assumes Gaussian, output-isotropic noise); the MC form
@@ -62,10 +63,12 @@ __all__ = ["run", "solve", "kind_of", "regime", "DRIFTS"]
 DRIFTS = ("auto", "erf", "mc")
 
 _REGIME = {
-    "erf": ("SignSGD mean-field (spec muon.md 2.3): arcsin drift exact for B = 1, erf drift a "
+    "erf": ("SignSGD mean-field (docs/theory/muon.md section 2.3): arcsin drift exact for B = 1, "
+            "erf drift a "
             "Gaussian approximation for B >= 2; fluctuations closed as Gaussian with isotropic "
             "output directions; any regime (signal- or noise-dominated)"),
-    "mc": ("mean-field Monte Carlo (spec muon.md 2.4 fallback (a)): moments of the optimizer's own "
+    "mc": ("mean-field Monte Carlo (docs/theory/muon.md section 2.4 fallback (a)): moments of the "
+           "optimizer's own "
            "update averaged over n_mc draws of (fluctuation, batch) on the ansatz M + F; any "
            "regime, in particular SignSVD's signal-dominated transient"),
 }

@@ -1,7 +1,7 @@
 """A CONJECTURED risk ODE for Adam, extending the signSGD theory (not a theorem).
 
 Xiao, Marshall, Agarwala, Paquette (arXiv 2411.12135) end with a conjecture that Adam fits the same
-homogenized framework; its exact form was not available (spec ``signsgd.md`` section 8, tagged
+homogenized framework; its exact form was not available (docs/theory/signsgd.md section 8, tagged
 [U]). This module implements the reconstruction of that section and lets simulations judge it.
 
 Reasoning. At a per-step rate O(1/d) the iterate barely moves over the O(1/(1 - b2)) steps that

@@ -1,9 +1,9 @@
 """SignSGD and stochastic SignSVD on matrix least squares: the normalised-SGD template (T).
 
 Paquette, Marshall, Benigni, Wang, Agarwala, Paquette, "Phases of Muon: When Muon Eclipses
-SignSGD", arXiv 2605.09552 (its body was not available; these are the derivations of spec
-muon.md 2.2-2.4, tested in ``tests/test_matrix_theory.py``). With v_j = (1/2) rho_j and
-s = sqrt(2R + m sigma^2) (the residual norm per sample), both methods follow
+SignSGD", arXiv 2605.09552 (its body was not available; these are the derivations of
+docs/theory/muon.md section 2.2-2.4, tested in ``tests/test_matrix_theory.py``). With v_j = (1/2)
+rho_j and s = sqrt(2R + m sigma^2) (the residual norm per sample), both methods follow
 
     dv_j/dk = -2 lr(k) g_j v_j / s + (lr(k)^2 / 2) n_j,    R = sum_j lambda_j v_j,
 
@@ -14,8 +14,8 @@ i.e. alpha = 2 lr / s and beta = lr^2 / 2 in the integrator's notation:
   of arXiv 2411.12135), g_j = a_B sqrt(m) lambda_j(M), n_j = m q_j with the arcsine-law loads
   q_j = w_j^T D^(1/4) K_sigma D^(1/4) w_j; risk weights lambda_j(M).
 
-Fixed point at a constant rate (spec 2.7): with A = sum_j w_j n_j / g_j (w the risk weights),
-s_inf = lr A / 4 + sqrt(lr^2 A^2 / 16 + m sigma^2) and R_inf = lr s_inf A / 4.
+Fixed point at a constant rate (docs/theory/muon.md section 2.7): with A = sum_j w_j n_j / g_j (w
+the risk weights), s_inf = lr A / 4 + sqrt(lr^2 A^2 / 16 + m sigma^2) and R_inf = lr s_inf A / 4.
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ class SignSVDLaw(_SignTemplate):
     name = "sign_svd"
     optimizer_type = SignSVD
     method_name = "SignSVD"
-    regime = ("SignSVD template (linear response, spec muon.md 2.4): noise-dominated regime, "
+    regime = ("SignSVD template (linear response, docs/theory/muon.md section 2.4): "
+              "noise-dominated regime, "
               "where the residual covariance Delta^T K Delta + sigma^2 I has effective rank >> B "
               "(label noise dominates, or the risk is spread over >> B modes); it over-predicts "
               "the drift of the top modes in the signal-dominated transient; B < m")
@@ -133,7 +134,8 @@ class MatrixSignSGDLaw(_SignTemplate):
     name = "sign_sgd_matrix"
     optimizer_type = SignSGD
     method_name = "SignSGD"
-    regime = ("SignSGD linear response (spec muon.md 2.3): every coordinate noise-dominated, "
+    regime = ("SignSGD linear response (docs/theory/muon.md section 2.3): every coordinate "
+              "noise-dominated, "
               "|corr(x_i, e_k)| sqrt(B) << 1; accurate late in training or when label noise "
               "dominates; use method='mean-field' (erf/arcsin drift) otherwise")
 

@@ -10,16 +10,16 @@ with v_j = (1/2) <u_j, theta - theta*>^2:
 i.e. a = 1, b = (2R + sigma^2) / B, m = n = w = lambda, sigma^2 = E[eps^2].
 
 Exact discrete recursion for Gaussian inputs (Isserlis' theorem; Bordelon & Pehlevan 2021,
-Paquette et al. "4+3 phases" arXiv 2405.15074; spec signsgd.md 5.2 with the mean-gradient
-convention), exact in expectation at any gamma, B and d:
+Paquette et al. "4+3 phases" arXiv 2405.15074; docs/theory/signsgd.md section 5.2 with the
+mean-gradient convention), exact in expectation at any gamma, B and d:
 
     v_j <- [(1 - gamma lambda_j)^2 + gamma^2 lambda_j^2 / B] v_j
            + (gamma^2 / B) lambda_j (R + sigma^2 / 2)
 
-Matrix least squares (spec muon.md 2.1; W in R^(d x m), m outputs, x ~ N(0, K)): by Isserlis,
-E[G G^T] = ((B + 1)/B) K S K + (2R_tot / B) K with S = Delta Delta^T, 2R_tot = tr(Delta^T K Delta)
-+ m sigma^2, so the diagonal of Q^T S Q closes exactly and the same recursion and ODE hold for
-v_j = (1/2) rho_j = (1/2) ||q_j^T Delta||^2 with sigma^2 replaced by E||eps||^2 = m sigma^2.
+Matrix least squares (docs/theory/muon.md section 2.1; W in R^(d x m), m outputs, x ~ N(0, K)): by
+Isserlis, E[G G^T] = ((B + 1)/B) K S K + (2R_tot / B) K with S = Delta Delta^T, 2R_tot = tr(Delta^T
+K Delta) + m sigma^2, so the diagonal of Q^T S Q closes exactly and the same recursion and ODE hold
+for v_j = (1/2) rho_j = (1/2) ||q_j^T Delta||^2 with sigma^2 replaced by E||eps||^2 = m sigma^2.
 
 Limit risks and critical rates at constant gamma:
     ODE:   R_inf = gamma sigma^2 Tr K / (4B - 2 gamma Tr K),  stable iff gamma < 2B / Tr K;

@@ -1,7 +1,7 @@
 """signSGD (batch size 1) on streaming Gaussian least squares, any label-noise law.
 
 Xiao, Marshall, Agarwala, Paquette, "Exact risk curves of signSGD in High-Dimensions",
-arXiv 2411.12135 (spec signsgd.md sections 2-4). With D = diag(K), the drift is
+arXiv 2411.12135 (docs/theory/signsgd.md sections 2-4). With D = diag(K), the drift is
 E[sign(g)] ~ c(R) D^(-1/2) K (theta - theta*) and the second moment is Sheppard's arcsine law
 K_sigma = (2/pi) arcsin(D^(-1/2) K D^(-1/2)). In the eigenbasis M = D^(-1/4) K D^(-1/4) =
 sum_j lambda_j w_j w_j^T, with v_j = (1/2) <w_j, D^(1/4)(theta - theta*)>^2 and per-step rate
