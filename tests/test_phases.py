@@ -212,7 +212,8 @@ def test_simulated_phase_figure_from_small_diagrams(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_signsgd_wins_long_horizons_with_axis_aligned_noiseless_data():
-    """The SignSGD-favoured phase (README, A6): K axis-aligned, sigma = 0, alpha = 1.5,
+    """The SignSGD-favoured phase (docs/theory/muon.md section 4, A6): K axis-aligned, sigma = 0,
+    alpha = 1.5,
     beta = 0.25: SignSGD's K^(1/2) preconditioning of every mode beats SignSVD at every B from
     T = 3000 (simulation), while the generic (Haar) basis leaves SignSVD ahead."""
     kw = dict(d=64, batch_sizes=(1, 16), horizons=(3000,), sigma=0.0, engine="simulation",
@@ -222,3 +223,31 @@ def test_signsgd_wins_long_horizons_with_axis_aligned_noiseless_data():
     assert (ident.log_ratio.values < -0.3).all()
     assert (haar.log_ratio.values > 0.3).all()
     assert ident.label.item() == -1 and haar.label.item() == 1
+
+
+def test_methods_by_class_instance_or_name_and_the_engine_named_as_in_theory_run():
+    p = MatrixRegression.power_law(16, 32, 1.0, 0.5, sigma=0.3)
+    ref = best_rates(p, "signsvd", 4, [100], engine="ode")
+    for spec in (SignSVD, SignSVD(0.1), "SignSVD", "sign_svd"):
+        r, g = best_rates(p, spec, 4, [100])
+        assert r == pytest.approx(ref[0], rel=1e-12) and g == pytest.approx(ref[1], rel=1e-12)
+    import optdyn._core.deprecation as dep
+
+    dep._warned.discard("phases engine='template'")
+    with pytest.warns(FutureWarning, match="engine='ode'"):
+        old = best_rates(p, "signsvd", 4, [100], engine="template")
+    assert old[0] == pytest.approx(ref[0], rel=1e-12)
+    with pytest.raises(ConfigError) as e:
+        best_rates(p, "adam", 4, [100])
+    assert e.value.field == "method"
+    with pytest.raises(ConfigError) as e:
+        best_rates(p, "signsvd", 4, [100], engine="euler")
+    assert e.value.field == "engine"
+
+
+def test_the_optimizers_tuple_keeps_its_old_name_for_one_release():
+    import optdyn._core.deprecation as dep
+
+    dep._warned.discard("optdyn.analysis.phases.METHODS")
+    with pytest.warns(FutureWarning, match="OPTIMIZERS"):
+        assert phases.METHODS == phases.OPTIMIZERS == ("signsgd", "signsvd")

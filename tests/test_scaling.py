@@ -128,6 +128,17 @@ def test_best_constant_rate_is_a_minimum(kind):
     assert res.attrs["F0"] == pytest.approx(p.F0)
 
 
+def test_the_optimizer_by_class_instance_or_name_gives_one_result():
+    p = PowerLawRandomFeatures(v=32, d=8, alpha=0.8, beta=0.4, seed=1)
+    steps = steps_grid(16, 128, 1)
+    ref = optimal_lr_losses(p, "sgd", steps, n_lr=8)
+    for spec in (SGD, SGD(0.1), "SGD"):
+        res = optimal_lr_losses(p, spec, steps, n_lr=8)
+        np.testing.assert_allclose(res["loss"].values, ref["loss"].values, rtol=1e-12)
+        assert res.attrs["optimizer"] == "sgd"
+    assert optimal_lr_losses(p, SignSGD, steps, n_lr=8).attrs["optimizer"] == "sign_sgd"
+
+
 def test_bad_kind():
     p = PowerLawRandomFeatures(v=32, d=8, alpha=0.8, beta=0.4)
     with pytest.raises(ConfigError) as e:

@@ -47,7 +47,8 @@ from typing import Any
 
 from optdyn import optimizers as opt_mod
 from optdyn._core.errors import ConfigError
-from optdyn._core.registry import check_keys, lookup
+from optdyn._core.registry import check_keys
+from optdyn.optimizers import resolve
 from optdyn.problems import LinearRegression, spectra
 from optdyn.problems.targets import vector_from_config
 
@@ -167,7 +168,9 @@ def _optimizers(cfgs: Any) -> list[Any]:
             raise ConfigError(where, "expected a table")
         cfg = dict(cfg)
         kind = cfg.pop("kind", None)
-        cls = lookup(OPTIMIZERS, kind, f"{where}.kind", "optimizer")
+        if not isinstance(kind, str):
+            raise ConfigError(f"{where}.kind", f"expected an optimizer name, got {kind!r}")
+        cls = resolve(kind, f"{where}.kind", among=tuple(OPTIMIZERS.values()))
         fields = {f.name for f in dataclasses.fields(cls)} - {"name"}
         sweep = cfg.pop("sweep", {})
         _check_keys(cfg, fields, where)

@@ -28,7 +28,7 @@ def lookup(registry: Mapping[str, Any], name: Any, field: str, what: str) -> Any
     """``registry[name]``, or a ConfigError on ``field`` naming the closest valid name."""
     if name not in registry:
         raise ConfigError(field, f"unknown {what} {name!r}{did_you_mean(name, registry)} "
-                          f"Expected one of {sorted(registry)}")
+                          f"(expected one of {sorted(registry)})")
     return registry[name]
 
 
@@ -39,8 +39,8 @@ def check_keys(keys: Iterable[str], allowed: Iterable[str], where: str, what: st
     for key in keys:
         if key not in allowed:
             field = f"{where}.{key}" if where else key
-            raise ConfigError(field, f"unknown {what}{did_you_mean(key, allowed)} Expected one "
-                              f"of {allowed}")
+            raise ConfigError(field, f"unknown {what}{did_you_mean(key, allowed)} (expected "
+                              f"one of {allowed})")
 
 
 def build_from_config(registry: dict[str, type], cfg: dict, kind_key: str, field: str) -> Any:

@@ -31,25 +31,51 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from optdyn._core import io
+from optdyn._core.deprecation import warn_moved
 from optdyn._core.errors import ConfigError
 from optdyn.analysis.tuning import grid_minimum
-from optdyn.optimizers import SignSGD, SignSVD
+from optdyn.optimizers import SignSGD, SignSVD, resolve
 from optdyn.problems import MatrixRegression
 from optdyn.theory.laws.matrix import MatrixSignSGDLaw, SignSVDLaw
 from optdyn.theory.matrix_profiles import a_B, f_B
 
-__all__ = ["METHODS", "LABELS", "ENGINES", "lr_grid", "best_rates", "phase_diagram",
+__all__ = ["OPTIMIZERS", "LABELS", "ENGINES", "lr_grid", "best_rates", "phase_diagram",
            "label_phases", "spot_check", "candidate_lines"]
 
-METHODS = ("signsgd", "signsvd")
-ENGINES = ("template", "simulation")
+OPTIMIZERS = ("signsgd", "signsvd")
+ENGINES = ("ode", "simulation")
 LABELS = {-1: "SignSGD-favoured", 0: "trade-off", 1: "SignSVD-favoured"}
 _OPT = {"signsgd": SignSGD, "signsvd": SignSVD}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "METHODS":  # renamed: METHODS names theory methods in optdyn.theory
+        warn_moved(f"{__name__}.METHODS", f"{__name__}.OPTIMIZERS")
+        return OPTIMIZERS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _engine(engine: str) -> str:
+    """``"ode"`` (the matrix template laws through :func:`optdyn.theory.run`, as its method is
+    named there) or ``"simulation"``; the former name ``"template"`` warns once."""
+    if engine == "template":
+        warn_moved("phases engine='template'", "engine='ode'")
+        return "ode"
+    if engine not in ENGINES:
+        raise ConfigError("engine", f"expected one of {ENGINES}, got {engine!r}")
+    return engine
+
+
+def _key(method: Any) -> str:
+    """The map's key of a method: SignSGD or SignSVD as class, instance or name."""
+    cls = resolve(method, "method", among=(SignSGD, SignSVD))
+    return "signsgd" if cls is SignSGD else "signsvd"
 
 
 def candidate_lines() -> dict[str, str]:
@@ -67,11 +93,12 @@ def _problem(alpha: float, beta: float, d: int, m: int, sigma: float, seed: int,
                                       basis_seed=seed, seed=seed)
 
 
-def lr_grid(problem: MatrixRegression, method: str, batch_size: int, horizon: int,
+def lr_grid(problem: MatrixRegression, method: Any, batch_size: int, horizon: int,
             per_decade: int = 4) -> np.ndarray:
     """Geometric grid of constant rates from barely moving the top mode over the horizon to
     10x the rate that moves it by its own size in one step:
     lr in [0.1 s0 / (g_1 T), 10 s0 / g_1], s0 = sqrt(2 R0 + m sigma^2), g_1 the top drift."""
+    method = _key(method)
     s0 = math.sqrt(2 * problem.initial_risk + problem.noise_second_moment)
     lam = problem.eigenvalues
     if method == "signsvd":
@@ -93,22 +120,22 @@ def _optimizers(problem: MatrixRegression, method: str, lrs: Sequence[float],
     return [_OPT[method](float(g), batch_size=batch_size, **kw) for g in lrs]
 
 
-def best_rates(problem: MatrixRegression, method: str, batch_size: int,
-               horizons: Sequence[int], per_decade: int = 4, *, engine: str = "template",
+def best_rates(problem: MatrixRegression, method: Any, batch_size: int,
+               horizons: Sequence[int], per_decade: int = 4, *, engine: str = "ode",
                seeds: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """(min_lr R(T), argmin lr) at each horizon T for one method and batch size, over
-    :func:`lr_grid`: the template law integrated in one vmapped call (``engine="template"``) or
+    :func:`lr_grid`: the template law integrated in one vmapped call (``engine="ode"``) or
     the simulation engine's seed-mean risk, all rates and ``seeds`` seeds in one compiled run
     (``engine="simulation"``). Diverged runs count as infinite risk."""
     from optdyn import simulate, theory
 
-    if engine not in ENGINES:
-        raise ConfigError("engine", f"expected one of {ENGINES}, got {engine!r}")
+    engine = _engine(engine)
+    method = _key(method)
     horizons = [int(t) for t in horizons]
     tmax = max(horizons)
     grid = lr_grid(problem, method, batch_size, tmax, per_decade)
     opts = _optimizers(problem, method, grid, batch_size, engine)
-    if engine == "template":
+    if engine == "ode":
         ds = theory.run(problem, opts, tmax, points_per_decade=20)
         steps, all_risk = ds.step.values, ds.risk.values
     else:
@@ -135,7 +162,7 @@ def phase_diagram(
     lrs_per_decade: int = 4,
     seed: int = 0,
     basis: str = "haar",
-    engine: str = "template",
+    engine: str = "ode",
     seeds: int = 2,
     checkpoint: str | Path | None = None,
     progress: bool | None = None,
@@ -148,14 +175,16 @@ def phase_diagram(
         d, m: dimensions (default m = 2d).
         batch_sizes, horizons: the (B, T) set over which "uniformly" is judged.
         sigma: label-noise standard deviation (default 0.5: the template laws hold when label
-            noise dominates; at sigma = 0 SignSVD's is measured 54% off on average, README A1).
+            noise dominates; at sigma = 0 SignSVD's is measured 54% off on average,
+            docs/muon.md, A1).
         tie: |log R_SignSGD - log R_SignSVD| below it counts as a tie (ignored in the label).
         lrs_per_decade: density of each method's learning-rate grid.
         seed: seed of the Haar basis and of the target's output directions.
         basis: K's eigenbasis, ``"haar"`` (generic, the default) or ``"identity"`` (axis-aligned:
             SignSGD's diagonal normalisation then preconditions by K^(1/2), docs/theory/muon.md
             section 2.3).
-        engine: ``"template"`` (the theory, seconds per point) or ``"simulation"`` (both methods
+        engine: ``"ode"`` (the template theory through :func:`optdyn.theory.run`, seconds per
+            point; ``"template"`` is its former name) or ``"simulation"`` (both methods
             simulated over the rate grid, ``seeds`` seeds: valid in every regime, minutes per
             point at d = 128).
         seeds: simulation seeds per rate (``engine="simulation"`` only).
@@ -176,8 +205,7 @@ def phase_diagram(
         raise ConfigError("alphas", "alphas and betas must be non-empty 1-D sequences")
     if np.any(alphas <= 0) or not np.all(np.isfinite(betas)):
         raise ConfigError("alphas", "alpha must be > 0 and beta finite")
-    if engine not in ENGINES:
-        raise ConfigError("engine", f"expected one of {ENGINES}, got {engine!r}")
+    engine = _engine(engine)
     if engine == "simulation" and (isinstance(seeds, bool) or int(seeds) < 1):
         raise ConfigError("seeds", f"must be a positive integer, got {seeds!r}")
     m = 2 * d if m is None else m
@@ -192,7 +220,7 @@ def phase_diagram(
                                batch_sizes=bs, horizons=hs, sigma=sigma,
                                lrs_per_decade=lrs_per_decade, seed=seed, basis=basis,
                                engine=engine, seeds=int(seeds) if engine == "simulation" else 0))
-    shape = (len(METHODS), alphas.size, betas.size, len(bs), len(hs))
+    shape = (len(OPTIMIZERS), alphas.size, betas.size, len(bs), len(hs))
     risk = np.full(shape, np.nan)
     lr = np.full(shape, np.nan)
     edge = np.zeros(shape, bool)
@@ -200,7 +228,7 @@ def phase_diagram(
     before = 0.0
     if checkpoint is not None and Path(checkpoint).exists():
         with xr.open_dataset(checkpoint) as old:
-            if old.attrs.get("settings") != settings:
+            if _same_engine_name(old.attrs.get("settings", "")) != settings:
                 raise ConfigError("checkpoint", f"{checkpoint} was written with other settings; "
                                   "remove it or choose another path")
             risk, lr = old.risk.values.copy(), old.best_lr.values.copy()
@@ -212,7 +240,7 @@ def phase_diagram(
             if 2 * a + 2 * b <= 1 or done[ia, ib]:
                 continue
             prob = _problem(a, b, d, m, sigma, seed, basis)
-            for im, meth in enumerate(METHODS):
+            for im, meth in enumerate(OPTIMIZERS):
                 for jb, bsz in enumerate(bs):
                     r, g = best_rates(prob, meth, bsz, hs, lrs_per_decade, engine=engine,
                                       seeds=seeds)
@@ -231,13 +259,13 @@ def phase_diagram(
                       file=sys.stderr, flush=True)
     ds = _dataset(alphas, betas, bs, hs, risk, lr, edge, done, tie,
                   before + time.perf_counter() - t0)
-    method = ("template (optdyn.theory.laws.matrix)" if engine == "template" else
+    method = ("template (optdyn.theory.laws.matrix)" if engine == "ode" else
               f"simulation (optdyn.simulate, {int(seeds)} seeds, seed-mean risk)")
     regime = ({"signsgd": MatrixSignSGDLaw.regime, "signsvd": SignSVDLaw.regime}
-              if engine == "template" else {"signsgd": "any (simulation)",
+              if engine == "ode" else {"signsgd": "any (simulation)",
                                             "signsvd": "any (simulation)"})
     ds.attrs.update(
-        kind="theory" if engine == "template" else "simulation", method=method, engine=engine,
+        kind="theory" if engine == "ode" else "simulation", method=method, engine=engine,
         seeds=int(seeds) if engine == "simulation" else 0, d=d, m=m, sigma=sigma, basis=basis,
         tie=tie, seed=seed, lrs_per_decade=lrs_per_decade, settings=settings,
         labels=json.dumps({str(k): v for k, v in LABELS.items()}),
@@ -245,12 +273,23 @@ def phase_diagram(
     return ds
 
 
+def _same_engine_name(settings: str) -> str:
+    """Checkpoint settings with the engine's former name ``"template"`` read as ``"ode"``."""
+    try:
+        old = json.loads(settings)
+    except ValueError:
+        return settings
+    if old.get("engine") == "template":
+        old["engine"] = "ode"
+    return json.dumps(old)
+
+
 def _dataset(alphas: np.ndarray, betas: np.ndarray, bs: list[int], hs: list[int],
              risk: np.ndarray, lr: np.ndarray, edge: np.ndarray, done: np.ndarray, tie: float,
              elapsed: float) -> xr.Dataset:
     dims = ("optimizer", "alpha", "beta", "batch_size", "horizon")
     log_ratio = np.log(risk[0]) - np.log(risk[1])
-    coords = {"optimizer": list(METHODS), "alpha": alphas, "beta": betas, "batch_size": bs,
+    coords = {"optimizer": list(OPTIMIZERS), "alpha": alphas, "beta": betas, "batch_size": bs,
               "horizon": hs}
     ds = xr.Dataset(
         {"risk": (dims, risk), "best_lr": (dims, lr), "edge": (dims, edge),
@@ -331,7 +370,7 @@ def spot_check(ds: xr.Dataset, points: Sequence[tuple[float, float]], *, batch_s
     for ip, (a, b) in enumerate(points):
         prob = _problem(a, b, d, m, sigma, seed, basis)
         sel = dict(alpha=a, beta=b, batch_size=batch_size, horizon=horizon)
-        for im, meth in enumerate(METHODS):
+        for im, meth in enumerate(OPTIMIZERS):
             g = float(ds.best_lr.sel(optimizer=meth).sel(sel))
             opts = _optimizers(prob, meth, [g * f for f in factors], batch_size, "simulation")
             sim = simulate.run(prob, opts, horizon, seeds=seeds, progress=progress)
@@ -344,7 +383,7 @@ def spot_check(ds: xr.Dataset, points: Sequence[tuple[float, float]], *, batch_s
                                                                     out_th),
          "sim_log_ratio": ("point", sim_lr), "theory_log_ratio": ("point", th_lr),
          "agree": ("point", np.sign(sim_lr) == np.sign(th_lr))},
-        coords={"point": np.arange(len(points)), "optimizer": list(METHODS),
+        coords={"point": np.arange(len(points)), "optimizer": list(OPTIMIZERS),
                 "alpha": ("point", [p[0] for p in points]),
                 "beta": ("point", [p[1] for p in points])})
     res.attrs.update(d=d, m=m, sigma=sigma, batch_size=batch_size, horizon=horizon, seeds=seeds,

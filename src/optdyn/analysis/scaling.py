@@ -60,7 +60,7 @@ from optdyn._core.grid import checkpoint_steps
 from optdyn._version import __version__
 from optdyn.analysis.fits import PowerLawFit, fit_power_law
 from optdyn.analysis.tuning import grid_minimum, parabola_vertex
-from optdyn.optimizers import SGD, SignSGD
+from optdyn.optimizers import SGD, SignSGD, resolve
 from optdyn.problems.linear_regression import LinearRegression
 from optdyn.problems.plrf import PowerLawRandomFeatures
 from optdyn.schedules import WarmupStableDecay
@@ -188,11 +188,13 @@ def _at_steps(loss: np.ndarray, ck: np.ndarray, steps: np.ndarray) -> np.ndarray
                          for row in loss])
 
 
-def _check_kind(optimizer: str, schedule: str) -> None:
-    if optimizer not in OPTIMIZERS:
-        raise ConfigError("optimizer", f"expected one of {OPTIMIZERS}, got {optimizer!r}")
+def _check_kind(optimizer: Any, schedule: str) -> str:
+    """The study's key (``"sign_sgd"`` or ``"sgd"``) of ``optimizer``: the class SignSGD or SGD,
+    an instance, or the name in any spelling (:func:`optdyn.optimizers.resolve`)."""
+    cls = resolve(optimizer, "optimizer", among=(SignSGD, SGD))
     if schedule not in SCHEDULES:
         raise ConfigError("schedule", f"expected one of {SCHEDULES}, got {schedule!r}")
+    return "sign_sgd" if cls is SignSGD else "sgd"
 
 
 def _check_steps(steps: Any) -> np.ndarray:
@@ -207,7 +209,7 @@ def _check_steps(steps: Any) -> np.ndarray:
 # --------------------------------------------------------------------------- best learning rate
 def optimal_lr_losses(
     problem: Any,
-    optimizer: str,
+    optimizer: Any,
     steps: Sequence[int] | np.ndarray,
     schedule: str = "constant",
     *,
@@ -230,7 +232,8 @@ def optimal_lr_losses(
     Args:
         problem: a :class:`PowerLawRandomFeatures` (its reduction is used) or a
             :class:`LinearRegression`.
-        optimizer: ``"sign_sgd"`` or ``"sgd"``.
+        optimizer: :class:`SignSGD` or :class:`SGD` (class, instance or name in any spelling;
+            results name them ``"sign_sgd"`` and ``"sgd"``).
         steps: increasing step counts r (best on :func:`steps_grid`; others are interpolated
             log-log between checkpoints for the constant schedule).
         schedule: ``"constant"`` or ``"wsd"`` (no warmup, linear decay to 0 over the last
@@ -248,7 +251,7 @@ def optimal_lr_losses(
         ``lr_edge``, coordinates ``samples`` and ``f = d samples`` (compute), and attributes with
         the settings, the lr grid and F_0.
     """
-    _check_kind(optimizer, schedule)
+    optimizer = _check_kind(optimizer, schedule)
     steps_arr = _check_steps(steps)
     p = _reduced(problem)
     if isinstance(n_lr, bool) or not isinstance(n_lr, int) or n_lr < 3:
@@ -424,7 +427,7 @@ def compute_optimal(
     per_decade: int = 4,
     v_ratio: int = 4,
     seed: int = 0,
-    optimizers: Sequence[str] = OPTIMIZERS,
+    optimizers: Sequence[Any] = OPTIMIZERS,
     schedules: Sequence[str] = SCHEDULES,
     n_lr: int = 24,
     n_wsd: int = 5,
@@ -458,9 +461,8 @@ def compute_optimal(
         raise ConfigError("ds", f"expected at least 2 increasing positive model sizes, got {ds!r}")
     if isinstance(v_ratio, bool) or not isinstance(v_ratio, int) or v_ratio < 1:
         raise ConfigError("v_ratio", f"must be an integer >= 1, got {v_ratio!r}")
-    opt_list, sch_list = list(optimizers), list(schedules)
-    for o in opt_list:
-        _check_kind(o, "constant")
+    sch_list = list(schedules)
+    opt_list = [_check_kind(o, "constant") for o in optimizers]
     for s in sch_list:
         _check_kind("sgd", s)
     steps = steps_grid(t_min, t_max, per_decade)

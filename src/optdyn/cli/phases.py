@@ -49,8 +49,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "noise dominates; at sigma = 0 its SignSVD law is measured 5x off)")
     p.add_argument("--basis", choices=("haar", "identity"), default="haar",
                    help="K's eigenbasis: haar (generic, default) or identity (axis-aligned)")
-    p.add_argument("--engine", choices=("template", "simulation"), default="template",
-                   help="template theory (default) or direct simulation (any regime; minutes per "
+    p.add_argument("--engine", choices=("ode", "template", "simulation"), default="ode",
+                   help="ode: the template theory through theory.run (default; 'template' is its "
+                        "former name); simulation: direct simulation (any regime; minutes per "
                         "point; resumes from OUT/phases.nc when interrupted)")
     p.add_argument("--seeds", type=int, default=2, help="simulation seeds (--engine simulation)")
     p.add_argument("--lrs-per-decade", type=int, default=4,
@@ -104,10 +105,10 @@ def _main(args: argparse.Namespace) -> int:
     counts = {LABELS[k]: int(np.sum(ds.label.values == k)) for k in LABELS}
     lines = [f"# optdyn phases (d={ds.attrs['d']}, m={ds.attrs['m']}, sigma={ds.attrs['sigma']}, "
              f"basis={ds.attrs['basis']}, engine={ds.attrs['engine']})", ""]
-    if ds.attrs["sigma"] < 0.2 and ds.attrs["engine"] == "template":
+    if ds.attrs["sigma"] < 0.2 and ds.attrs["engine"] == "ode":
         lines += ["Warning: small label noise. The template laws assume the noise-dominated "
                   "regime; at sigma = 0 SignSVD's template was measured 54% off on average "
-                  "(README, A1). Check the labels with --spot-checks.", ""]
+                  "(docs/muon.md, A1). Check the labels with --spot-checks.", ""]
     lines += [f"{ds.attrs['engine'].capitalize()} time: {ds.attrs['elapsed_s']:.1f} s. "
               f"Label counts: {counts}.", ""]
     if spots is not None:

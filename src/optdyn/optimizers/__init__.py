@@ -4,12 +4,13 @@ Each optimizer states its update rule in its docstring; ``lr`` is always the per
 rate. See :mod:`optdyn.optimizers.base` for the protocol.
 """
 
-from optdyn.optimizers import polar
+from optdyn.optimizers import names, polar
 from optdyn.optimizers.adam import Adam
 from optdyn.optimizers.aligned import AlignedSignSGD
 from optdyn.optimizers.base import Optimizer
 from optdyn.optimizers.clipped import ClippedSGD, clip_by_norm
 from optdyn.optimizers.muon import Muon, SignSVD
+from optdyn.optimizers.names import resolve
 from optdyn.optimizers.normalized import NormalizedSGD
 from optdyn.optimizers.optax_adapter import OptaxOptimizer
 from optdyn.optimizers.sgd import SGD
@@ -27,5 +28,7 @@ __all__ = [
     "clip_by_norm",
     "SignSVD",
     "Muon",
+    "names",
     "polar",
+    "resolve",
 ]

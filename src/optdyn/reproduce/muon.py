@@ -100,8 +100,8 @@ def muon_preconditioning(out: Path) -> list[Path]:
         rel.append(f"{case}: {gap:.3f}")
     lines += ["", "Median relative gap Monte Carlo vs theory profile, modes 2-40: " +
               "; ".join(rel) + ".",
-              "Expected (docs/theory/muon.md section 4, A2-A4): SignSVD slope 1/2 above kappa_0(B), 1 "
-              "below, the "
+              "Expected (docs/theory/muon.md section 4, A2-A4): SignSVD slope 1/2 above "
+              "kappa_0(B), 1 below, the "
               "crossover moving with kappa_0(B); SignSGD slope 1 for every B (B rescales only "
               f"through a_B: a_16/a_1 = {a_B(16) / a_B(1):.3f}).",
               f"Wall time {time.perf_counter() - t0:.0f} s."]

@@ -1,9 +1,9 @@
 """The SignSGD-favoured phase of "Phases of Muon" (arXiv 2605.09552), mapped by simulation.
 
 The template theory's map (``muon-phases``) holds where label noise dominates; there it shows
-SignSVD-favoured and trade-off points only. SignSGD's entrywise sign preconditions by
-K^(1/2) when K is axis-aligned (docs/theory/muon.md section 2.3), and it wins at long horizons when
-the target is noiseless, a regime where SignSVD's template fails (README, A1). This figure maps that
+SignSVD-favoured and trade-off points only. SignSGD's entrywise sign preconditions by K^(1/2) when
+K is axis-aligned (docs/theory/muon.md section 2.3), and it wins at long horizons when the target
+is noiseless, a regime where SignSVD's template fails (docs/muon.md, A1). This figure maps that
 regime with the simulation engine itself (:func:`optdyn.analysis.phases.phase_diagram` with
 ``engine="simulation"``) at d and 2d, labelled over two (B, T) sets, since what the paper's
 "uniformly" ranges over is not known (docs/theory/muon.md section 3.2). Each map is its own
@@ -37,7 +37,8 @@ _BETAS = (0.0, 0.25, 0.5, 1.0, 2.0)
 LONG = (1000, 3000, 10_000)  # the long-horizon criterion
 _DIMS = (64, 128)
 SPOTS = ((1.5, 0.0), (1.0, 0.25), (2.0, 0.0))  # checked at d = 256, m = 512, 3 seeds
-# the SignSVD-favoured / trade-off boundary read off the measured maps (README), drawn for reference
+# the SignSVD-favoured / trade-off boundary read off the measured maps (docs/muon.md), drawn for
+# reference
 _FOUND = {"β = α (found: SignSVD-favoured above)": lambda a: a}
 
 
