@@ -213,9 +213,8 @@ def test_simulated_phase_figure_from_small_diagrams(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_signsgd_wins_long_horizons_with_axis_aligned_noiseless_data():
     """The SignSGD-favoured phase (docs/theory/muon.md section 4, A6): K axis-aligned, sigma = 0,
-    alpha = 1.5,
-    beta = 0.25: SignSGD's K^(1/2) preconditioning of every mode beats SignSVD at every B from
-    T = 3000 (simulation), while the generic (Haar) basis leaves SignSVD ahead."""
+    alpha = 1.5, beta = 0.25: SignSGD's K^(1/2) preconditioning of every mode beats SignSVD at
+    every B from T = 3000 (simulation), while the generic (Haar) basis leaves SignSVD ahead."""
     kw = dict(d=64, batch_sizes=(1, 16), horizons=(3000,), sigma=0.0, engine="simulation",
               seeds=2, lrs_per_decade=2, progress=False)
     ident = phase_diagram([1.5], [0.25], basis="identity", **kw)
