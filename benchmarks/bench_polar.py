@@ -2,7 +2,8 @@
 
 The mini-batch gradient of matrix least squares is G = (1/B) X^T E with X (B, d), E (B, m), so
 rank G <= B. SignSVD needs polar(G) = U sign(S) V^T (Paquette et al., "Phases of Muon", arXiv
-2605.09552; spec muon.md section 1.2). Two exact ways, both in :mod:`optdyn.optimizers.polar`:
+2605.09552; docs/theory/muon.md section 1.2). Two exact ways, both in
+:mod:`optdyn.optimizers.polar`:
 
 * dense: form G (d x m), then :func:`polar_svd` (thin SVD, O(d m min(d, m)));
 * low rank: :func:`polar_lowrank` on the factors: X^T = Q1 R1, E^T = Q2 R2, then

@@ -36,7 +36,8 @@ def test_polar_express_10_matches_exact_signsvd(small):
 
 def test_ns5_gap_is_finite_and_slower_in_the_transient(small):
     """Keller Jordan's NS5 maps the dominant singular value (s / ||G||_F near 1) to about 0.7
-    (spec 5.1: p(1) = 0.701), so at the same lr its transient is slower than SignSVD's: the risk
+    (p(1) = 0.701; docs/theory/muon.md section 5), so at the same lr its transient is slower than
+    SignSVD's: the risk
     ratio rises above 1. bf16 rounding and momentum keep the gap finite."""
     ds, summ = small
     assert 0.68 < ns_singular_value_map(1.0, 5, "keller") < 0.75

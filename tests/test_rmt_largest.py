@@ -1,4 +1,4 @@
-"""Largest eigenvalue of the conjugate kernel against simulation (spec rmt.md section 7).
+"""Largest eigenvalue of the conjugate kernel against simulation (docs/theory/rmt.md section 7).
 
 Section 7.2 is a reconstruction of Benigni & Peche (arXiv 2201.04753): spikes from the row/column
 norm fluctuations (strength c2^2 kappa / (2 psi)), the mean spike n1 (E f)^2, and the rectangular

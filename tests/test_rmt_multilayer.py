@@ -1,4 +1,5 @@
-"""Multi-layer conjugate-kernel law (spec rmt.md section 5, a reconstruction) against simulation."""
+"""Multi-layer conjugate-kernel law (docs/theory/rmt.md section 5, a
+reconstruction) against simulation."""
 
 import numpy as np
 import pytest

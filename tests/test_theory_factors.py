@@ -233,7 +233,8 @@ class _Logistic(NoiseLaw):
 
 
 class _ThreePoint(NoiseLaw):
-    """Asymmetric zero-mean three-point law unknown to factors.py (spec A.4 item 6): +b w.p.
+    """Asymmetric zero-mean three-point law unknown to factors.py (docs/theory/clipping.md
+    section A.4): +b w.p.
     a q/(a + b), 0 w.p. 1 - q, -a w.p. b q/(a + b)."""
 
     _law_name = "three_point"
@@ -312,7 +313,8 @@ def test_cauchy_tiny_risk_against_arctan_formulas() -> None:
 
 
 def test_discrete_laws_are_exact_gaussian_sums() -> None:
-    """SparseRademacher is the three-point law of the spec's closed form (A.4 item 2)."""
+    """SparseRademacher is the three-point law with a closed form (docs/theory/clipping.md
+    section A.4)."""
     q, std, r, c = 0.2, 1.0, 0.3, 0.9
     lam, v = std / math.sqrt(q), math.sqrt(2 * r)
     m_, n_ = (c - lam) / v, (c + lam) / v

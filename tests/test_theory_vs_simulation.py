@@ -2,7 +2,8 @@
 
 For each optimizer law and noise law, on a diagonal power-law covariance and on a correlated
 covariance with a non-constant diagonal (D^1/2 Toeplitz(0.5^|i-j|) D^1/2, D log-uniform on
-[1/4, 4]; spec signsgd.md 7.2), the mean risk of several seeds must follow the theory curve:
+[1/4, 4]; docs/theory/signsgd.md section 7.2), the mean risk of several seeds must follow the
+theory curve:
 mean relative error <= 5% and maximum <= 15% over the horizon. CI runs d = 300; the ``slow``
 check runs d = 1000.
 """

@@ -57,8 +57,9 @@ __all__ = ["VARIANTS", "FIGURE_VARIANTS", "make_optimizer", "problem", "gap_runs
 EXACT = "SignSVD"
 # name -> Muon keyword arguments (torch convention, lr_shape_rule "none" so that lr is the same
 # step size as SignSVD's); EXACT is SignSVD with the exact polar factor by a dense SVD. (The
-# low-rank QR path, method="qr", agrees with it to rounding (tests/test_muon.py) and is cheaper at
-# small B; this figure keeps the dense path as the reference that Muon's NS iterations approximate.)
+# low-rank QR path, method="qr", agrees with it to rounding (tests/test_optimizers_muon.py) and is
+# cheaper at small B; this figure keeps the dense path as the reference that Muon's NS iterations
+# approximate.)
 VARIANTS: dict[str, dict[str, Any]] = {
     EXACT: {},
     "NS5 fp32": dict(ns_steps=5, ns_coeffs="keller", ns_dtype="float32", beta=0.0),

@@ -4,7 +4,7 @@ section 2.3-2.5).
 Paquette, Marshall, Benigni, Wang, Agarwala, Paquette, "Phases of Muon: When Muon Eclipses
 SignSGD", arXiv 2605.09552. The paper's body was not available: every formula here is a
 derivation in docs/theory/muon.md (tagged [D] or [D+N] there) and is tested against Monte Carlo in
-``tests/test_matrix_theory.py``. In their noise-dominated regime both sign methods follow the
+``tests/test_theory_laws_matrix.py``. In their noise-dominated regime both sign methods follow the
 normalised-SGD template (docs/theory/muon.md eq. (T))
 
     rho_j <- rho_j - 2 lr g_j rho_j / sqrt(2R) + lr^2 n_j,   2R = sum_j lambda_j rho_j + m sigma^2,
@@ -93,7 +93,7 @@ def power_law_kappa0(alpha: float, batch_size: int) -> float:
     + o(1) (the integral over j > 0 minus the Euler-Maclaurin end term). The leading order of
     docs/theory/muon.md (C_alpha / B)^(2 alpha) (muon.md 2.4 [D]) omits the 1/2; it is 27% high at
     alpha = 1, B = 4, where this form is within 0.1% of the solved kappa_0
-    (tests/test_matrix_theory.py).
+    (tests/test_theory_laws_matrix.py).
     """
     if not alpha > 0.5:
         raise ConfigError("alpha", f"needs 2 alpha > 1 (trace class), got alpha={alpha!r}")

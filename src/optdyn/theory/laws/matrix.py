@@ -2,8 +2,8 @@
 
 Paquette, Marshall, Benigni, Wang, Agarwala, Paquette, "Phases of Muon: When Muon Eclipses
 SignSGD", arXiv 2605.09552 (its body was not available; these are the derivations of
-docs/theory/muon.md section 2.2-2.4, tested in ``tests/test_matrix_theory.py``). With v_j = (1/2)
-rho_j and s = sqrt(2R + m sigma^2) (the residual norm per sample), both methods follow
+docs/theory/muon.md section 2.2-2.4, tested in ``tests/test_theory_laws_matrix.py``). With
+v_j = (1/2) rho_j and s = sqrt(2R + m sigma^2) (the residual norm per sample), both methods follow
 
     dv_j/dk = -2 lr(k) g_j v_j / s + (lr(k)^2 / 2) n_j,    R = sum_j lambda_j v_j,
 

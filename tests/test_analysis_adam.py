@@ -1,4 +1,5 @@
-"""The conjectured Adam ODE (spec signsgd.md section 8): reductions and Monte Carlo factors."""
+"""The conjectured Adam ODE (docs/theory/signsgd.md section 8): reductions and Monte Carlo
+factors."""
 
 import numpy as np
 import pytest

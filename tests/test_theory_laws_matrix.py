@@ -1,4 +1,5 @@
-"""Matrix least squares dynamics (spec muon.md section 2 and acceptance A1-A4; arXiv 2605.09552).
+"""Matrix least squares dynamics (docs/theory/muon.md section 2 and acceptance
+A1-A4 of section 4; arXiv 2605.09552).
 
 Every theory is checked against an independent computation: Monte Carlo moments of the
 optimizer's own update (:func:`optdyn.simulate.moments.update_moments`), direct Monte Carlo of
@@ -60,7 +61,7 @@ def test_kappa0_solves_the_batch_equation_and_its_power_law_limit():
         assert degrees_of_freedom(lam, k0) == pytest.approx(b, rel=1e-9)
         assert projector_loads(lam, b).sum() == pytest.approx(b, rel=1e-9)
         assert k0 == pytest.approx(power_law_kappa0(1.0, b), rel=0.01)
-        # the spec's leading order (C / B)^(2 alpha) is off by O(1/B)
+        # the leading order (C / B)^(2 alpha) is off by O(1/B) (docs/theory/muon.md section 2.4)
         assert k0 < (math.pi / 2 / b) ** 2
     assert kappa0(lam[:8], 8) == 0.0 and kappa0(lam[:8], 7) > 0
     assert np.all(projector_loads(lam[:8], 10) == 1.0)
@@ -124,7 +125,8 @@ def test_a2_a3_signsvd_slopes_and_crossover():
         k0 = kappa0(lam, b)
         # below: a band whose drift Monte Carlo resolves (the smallest modes' drift ~ lambda)
         sel = lam > 10 * k0 if region == "above" else (lam < k0 / 10) & (lam > k0 / 300)
-        sel[0] = False  # the top mode carries enough signal to saturate (spec 2.6)
+        # the top mode carries enough signal to saturate (docs/theory/muon.md section 2.6)
+        sel[0] = False
         assert sel.sum() >= 10
         expected = 0.5 if region == "above" else 1.0
         assert _slope(lam[sel], ds.decay_rate.values[sel]) == pytest.approx(expected, abs=0.1)

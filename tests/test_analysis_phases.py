@@ -1,4 +1,5 @@
-"""The SignSGD/SignSVD phase diagram, `optdyn phases`, and acceptance A5-A7 (spec muon.md 4)."""
+"""The SignSGD/SignSVD phase diagram, `optdyn phases`, and acceptance A5-A7
+(docs/theory/muon.md section 4)."""
 
 from __future__ import annotations
 

@@ -163,7 +163,8 @@ def test_compute_optimal_sgd_small():
     # more steps never hurt at the best rate; the loss stays above the capacity floor
     assert np.all(np.diff(loss.sel(schedule="constant").values, axis=-1) <= 1e-12)
     assert np.all(loss.values > ds["F0"].values[None, :, None])
-    # the decay phase helps (spec 10.3: it removes part of the noise floor)
+    # the decay phase helps (docs/theory/signsgd.md section 10.3: it removes part of the noise
+    # floor)
     assert np.all(loss.sel(schedule="wsd").values[:, -3:]
                   <= loss.sel(schedule="constant").values[:, -3:] * (1 + 1e-9))
     s = ds["slope"].sel(optimizer="sgd")

@@ -118,7 +118,7 @@ def test_edges_are_roots_of_the_discriminant_and_bound_the_density():
     rho = ck.density(np.array([hi - eps, hi + eps, lo - eps * 1e-2, lo + eps * 1e-2]))
     assert rho[0] > 1e-3 and rho[1] < 1e-8
     assert rho[2] < 1e-8 and rho[3] > 1e-3
-    assert hi == pytest.approx(1.8361, abs=1e-4)  # spec rmt.md section 8
+    assert hi == pytest.approx(1.8361, abs=1e-4)  # docs/theory/rmt.md section 8
 
 
 def test_quantiles_reproduce_the_law():
@@ -175,7 +175,8 @@ def test_simulated_spectrum_follows_the_law(f, shape, entries):
 
 
 def test_non_centred_relu_has_the_same_bulk():
-    # the mean adds one outlier; the bulk is the law with theta1 = Var f (spec section 7.4)
+    # the mean adds one outlier; the bulk is the law with theta1 = Var f
+    # (docs/theory/rmt.md section 7.4)
     ck = ConjugateKernel("relu", 1000, 1000, 2000)
     ev = sample_eigenvalues("relu", 1000, 1000, 2000, seed=5)
     assert kolmogorov_distance(ev, ck) <= 0.01

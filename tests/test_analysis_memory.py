@@ -1,7 +1,8 @@
 """Tests of the associative-memory problem, its full-batch runner and its rates.
 
 Checks of issue 7 against independent computations: closed forms (K e^-t, 1/(lr p_j t), the
-conditional entropy), autodiff, Monte Carlo, and rotation equivariance (spec B.6).
+conditional entropy), autodiff, Monte Carlo, and rotation equivariance (docs/theory/memory.md
+section B.6).
 """
 
 from __future__ import annotations

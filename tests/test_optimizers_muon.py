@@ -98,7 +98,8 @@ def test_polar_of_zero_is_zero_and_lowrank_dense():
 
 
 def test_newton_schulz_scalar_map_matches_spec_2_8():
-    """Spec muon.md 2.8 (float64): Keller's NS5 maps [1e-3, 1] into [0.47, 1.20], 1e-4 to 0.048."""
+    """docs/theory/muon.md section 2.8 (float64): Keller's NS5 maps [1e-3, 1] into [0.47, 1.20],
+    1e-4 to 0.048."""
     s = np.logspace(-3, 0, 4001)
     y = ns_singular_value_map(s, 5, "keller")
     assert abs(y.min() - 0.4705) < 1e-3 and abs(y.max() - 1.2024) < 1e-3

@@ -1,40 +1,14 @@
-"""The shared study tools: error metric, learning-rate search, power-law fits."""
+"""The one best-learning-rate search: grid plus parabola refinement, over optimizer objects."""
 
 import numpy as np
 import pytest
-import xarray as xr
 from scipy import optimize
 
-from optdyn.analysis.compare import diverged_fraction, mean_relative_error, relative_error
-from optdyn.analysis.fits import fit_power_law, slope
 from optdyn.analysis.tuning import parabola_vertex, search_lr, tune_lr
 from optdyn.errors import ConfigError
 from optdyn.noise import Gaussian
 from optdyn.optimizers import SGD
 from optdyn.problems import LinearRegression, spectra
-
-
-def _sim(risk: np.ndarray) -> xr.Dataset:
-    return xr.Dataset({"risk": (("config", "seed", "step"), risk)},
-                      coords={"step": np.arange(risk.shape[-1])})
-
-
-def test_relative_error_closed_form_and_diverged_seed_policy():
-    th = xr.Dataset({"risk": (("config", "step"), np.ones((1, 4)))},
-                    coords={"step": np.arange(4)})
-    r = np.array([[[1.0, 1.1, 1.2, 1.3], [1.0, 1.3, 1.2, np.nan]]])
-    # seed means 1.2, 1.2, 1.3 (the nan seed left out) -> errors .2, .2, .3
-    assert mean_relative_error(_sim(r), th)[0] == pytest.approx(0.7 / 3)
-    assert relative_error(_sim(r), th, reduce="max")[0] == pytest.approx(0.3)
-    assert diverged_fraction(_sim(r))[0] == pytest.approx(0.5)
-    all_bad = np.full((1, 2, 4), np.nan)
-    assert np.isnan(mean_relative_error(_sim(all_bad), th)[0])
-
-
-def test_relative_error_interpolates_theory_on_other_grid():
-    th = xr.Dataset({"risk": ("step", np.array([1.0, 2.0, 3.0]))}, coords={"step": [0, 2, 4]})
-    sim = _sim(np.array([[[1.0, 1.5, 2.0, 2.5, 3.0]]]))
-    assert mean_relative_error(sim, th)[0] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_parabola_vertex_exact_on_a_parabola():
@@ -72,13 +46,3 @@ def test_tune_lr_matches_scipy_on_the_theory():
     assert res.lr[0] == pytest.approx(np.exp(ref.x), rel=0.15)
     with pytest.raises(ConfigError, match="optimizer"):
         tune_lr(p, "sgd", steps, [0.1, 0.2, 0.3])
-
-
-def test_power_law_fit_recovers_slope_and_se():
-    rng = np.random.default_rng(0)
-    x = np.geomspace(1, 1e3, 40)
-    y = 2 * x ** -0.7 * np.exp(0.05 * rng.standard_normal(40))
-    fit = fit_power_law(x, y)
-    assert abs(fit.slope + 0.7) < 3 * fit.slope_se + 1e-3
-    lx, ly = np.log10(x), np.log10(y)
-    assert slope(x, y) == pytest.approx(np.polyfit(lx, ly, 1)[0])

@@ -1,7 +1,7 @@
 """MatrixRegression against independent computations, and matrix optimizers run by the engine.
 
 References: the dense formula (1/2) tr(Delta^T K Delta), Monte Carlo averages of the per-sample
-loss, JAX autodiff of the loss, the exact expected SGD recursion (spec muon.md section 2.1,
+loss, JAX autodiff of the loss, the exact expected SGD recursion (docs/theory/muon.md section 2.1,
 Isserlis), and the exact rotation equivariance polar(Q G) = Q polar(G) of SignSVD.
 """
 
@@ -146,7 +146,8 @@ def test_bad_builder_input():
 
 # ------------------------------------------------------------------------------ simulations
 def exact_sgd_matrix(lam, rho0, lr, batch, m_sigma2, ckpts):
-    """Exact expected mode energies of mini-batch SGD on matrix least squares (spec 2.1):
+    """Exact expected mode energies of mini-batch SGD on matrix least squares
+    (docs/theory/muon.md section 2.1):
 
     rho_j <- rho_j (1 - 2 lr l_j + lr^2 (B+1)/B l_j^2) + lr^2 l_j (sum_i l_i rho_i + m s^2) / B
     """

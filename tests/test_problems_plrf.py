@@ -1,4 +1,5 @@
-"""Power-law random features: the exact reduction to linear regression (spec signsgd.md 10.3).
+"""Power-law random features: the exact reduction to linear regression (docs/theory/signsgd.md
+section 10.3).
 
 Independent references: a Monte Carlo least-squares fit on sampled (z, y) for theta_opt and
 sigma_xi^2, the closed forms of the population loss, simulations of the PLRF itself for the
@@ -123,7 +124,8 @@ def test_capacity_floor():
 # --------------------------------------------------------------------------- theory vs simulation
 def test_theory_of_reduced_problem_matches_plrf_simulation():
     """Means of PLRF simulations against the signSGD ODE and SGD's exact recursion of the
-    reduced problem at small learning rates (spec 10.3: compare means over seeds)."""
+    reduced problem at small learning rates (docs/theory/signsgd.md section 10.3: compare means
+    over seeds)."""
     p = PowerLawRandomFeatures(v=192, d=64, alpha=0.5, beta=0.5, seed=0)
     red = p.reduce()
     steps = 3000
