@@ -69,3 +69,33 @@ def test_moved_attribute_warns_and_resolves():
     assert f is new.conjugate_kernel_problem
     assert od.problems.conjugate_kernel_problem is f
     assert all(issubclass(x.category, FutureWarning) for x in w)
+
+
+@pytest.mark.parametrize("where,line", [
+    ("theory/result.py", "import optdyn.simulate  # noqa"),
+    ("analysis/compare.py", "from optdyn.theory import integrator  # noqa"),
+])
+def test_the_import_contract_catches_a_violation(tmp_path, where, line):
+    """lint-imports passes on the package and fails on a copy that theory -> simulate (layers) or
+    a study -> the integrator (forbidden) would break."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    exe = Path(sys.executable).with_name("lint-imports")
+    if not exe.exists():
+        pytest.skip("import-linter is not installed (it comes with the test extra)")
+    shutil.copytree(root / "src" / "optdyn", tmp_path / "optdyn",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(root / "pyproject.toml", tmp_path / "pyproject.toml")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)}
+
+    def lint() -> subprocess.CompletedProcess:
+        return subprocess.run([str(exe), "--config", str(tmp_path / "pyproject.toml")],
+                              cwd=tmp_path, env=env, capture_output=True, text=True)
+
+    assert lint().returncode == 0
+    target = tmp_path / "optdyn" / where
+    target.write_text(target.read_text() + "\n" + line + "\n")
+    bad = lint()
+    assert bad.returncode != 0 and "BROKEN" in bad.stdout

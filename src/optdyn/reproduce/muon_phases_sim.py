@@ -51,8 +51,8 @@ def simulated_maps(out: Path, dims: tuple[int, ...] = _DIMS) -> dict[int, xr.Dat
 def spot_points(out: Path, points: tuple[tuple[float, float], ...] = SPOTS, d: int = 256
                 ) -> dict[tuple[float, float], xr.Dataset]:
     """Single points of the map simulated at d (m = 2d) with 3 seeds (docs/theory/muon.md section
-    3.2 step 4), each
-    resumed from ``out/muon-phases-sim-d{d}-a{alpha}-b{beta}.nc``."""
+    3.2, the checks by simulation), each resumed from
+    ``out/muon-phases-sim-d{d}-a{alpha}-b{beta}.nc``."""
     kw = {**SETTINGS, "seeds": 3}
     return {(a, b): phase_diagram([a], [b], d=d, progress=True, **kw,
                                   checkpoint=out / f"muon-phases-sim-d{d}-a{a:g}-b{b:g}.nc")
