@@ -73,3 +73,17 @@ def test_output_grid_and_option_errors(lin):
     assert e.value.field == "n_mc" and "mean-field" in str(e.value)
     with pytest.raises(ConfigError, match="conjecture"):
         theory.run(lin, Adam(1e-3), 100)
+
+
+def test_a_kappa_search_reuses_one_compiled_integrator(lin):
+    """Policies that differ only in their rule's numbers (a heuristic's kappa) differ only in
+    their tables, so the integrator compiled for the first serves the others."""
+    from optdyn.theory.integrator import _compiled
+    from optdyn.theory.laws.clip_policy import ClipPolicyLaw
+
+    first = theory.run(lin, ClippingPolicy(0.5 / lin.trace, clipping.Heuristic(0.7)), 300)
+    fn = _compiled(ClipPolicyLaw.coeff, first.sizes["step"])
+    size = fn._cache_size()
+    again = theory.run(lin, ClippingPolicy(0.5 / lin.trace, clipping.Heuristic(1.3)), 300)
+    assert fn._cache_size() == size
+    assert not np.allclose(again["risk"].values, first["risk"].values)

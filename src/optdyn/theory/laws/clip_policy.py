@@ -252,6 +252,10 @@ class ClipPolicyLaw(Law):
               "data, lr Tr K / B small) with the threshold a feedback law of the risk")
 
     @classmethod
+    def rate(cls, k, p):
+        return p["lr"](k)
+
+    @classmethod
     def factors(cls, r, p):
         return table_eval(p["a"], r), table_eval(p["b"], r) / p["batch_size"]
 
@@ -271,5 +275,7 @@ class ClipPolicyLaw(Law):
     @classmethod
     def params(cls, problem: Any, opt: Any) -> dict[str, Any]:
         tab = policy_tables(problem.noise, opt.rule)
-        return {"opt": opt, "batch_size": np.float64(opt.batch_size), "a": tab["a"],
+        # the rule (and a heuristic's kappa) lives in the tables, not in the compiled key: a
+        # kappa search reuses one compiled integrator
+        return {"lr": opt.lr, "batch_size": np.float64(opt.batch_size), "a": tab["a"],
                 "b": tab["b"]}
