@@ -109,9 +109,12 @@ class Law(abc.ABC):
 
     @classmethod
     def rate(cls, k: Any, p: Any) -> Any:
-        """The per-step learning rate lr(k) at continuous step count k (default: the schedule
-        of the optimizer or policy in ``p["opt"]``)."""
-        return p["opt"].lr(k)
+        """The per-step learning rate lr(k) at continuous step count k: ``p["lr"]`` (a schedule
+        or a number) where the law's parameters carry it, else the schedule of the optimizer in
+        ``p["opt"]``. Laws whose static fields should not enter the compiled key (a policy's
+        rule) pass ``"lr"`` alone."""
+        lr = p["lr"] if "lr" in p else p["opt"].lr
+        return lr(k) if callable(lr) else lr
 
     @classmethod
     def factors(cls, r: Any, p: Any) -> tuple[Any, Any]:

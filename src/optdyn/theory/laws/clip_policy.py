@@ -252,10 +252,6 @@ class ClipPolicyLaw(Law):
               "data, lr Tr K / B small) with the threshold a feedback law of the risk")
 
     @classmethod
-    def rate(cls, k, p):
-        return p["lr"](k)
-
-    @classmethod
     def factors(cls, r, p):
         return table_eval(p["a"], r), table_eval(p["b"], r) / p["batch_size"]
 

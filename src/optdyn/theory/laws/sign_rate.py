@@ -73,10 +73,6 @@ class ConstantEffectiveRateLaw(Law):
               "step) at the risk-driven rate gamma(R) = lr c(R_0) / c(R)")
 
     @classmethod
-    def rate(cls, k, p):
-        return p["eta_eff"]  # the effective rate e, constant by construction
-
-    @classmethod
     def factors(cls, r, p):
         # gamma(R) = e / c(R): drift 2 e, diffusion (e / c)^2 / 2; 1/c is formed first so that
         # neither c^2 nor its derivative overflows as R -> 0 (c ~ R^(-1/2) without noise)
@@ -94,7 +90,8 @@ class ConstantEffectiveRateLaw(Law):
 
     @classmethod
     def params(cls, problem: Any, opt: Any) -> dict[str, Any]:
-        return {"eta_eff": np.float64(effective_rate(problem, opt)),
+        # the effective rate e, constant by construction, is the rate the integrator sees
+        return {"lr": np.float64(effective_rate(problem, opt)),
                 "c": sign_table(problem.noise)}
 
     @classmethod
