@@ -247,7 +247,8 @@ def clip_schedules(out: Path) -> list[Path]:
             f"  - final ODE risk: max-CCC {fo:.5f}, heuristic {fh:.5f} "
             f"(kappa = {r['heur'].attrs['kappa']:.3g}; {fh / fo - 1:+.1%} vs max-CCC), "
             f"unclipped {fs:.5f} (max-CCC / unclipped = {fo / fs:.3f}).",
-            f"  - max-CCC schedule does not clip on {unclipped_frac:.0%} of the output grid.",
+            f"  - max-CCC schedule clips on {1 - unclipped_frac:.0%} of the output grid (max "
+            f"CCC > 1 there) and leaves SGD unclipped on {unclipped_frac:.0%}.",
             f"  - mean relative error simulation vs ODE: max-CCC {r['errs'][0]:.2%}, heuristic "
             f"{r['errs'][1]:.2%}, unclipped {r['errs'][2]:.2%}.",
         ]
