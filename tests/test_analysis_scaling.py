@@ -7,9 +7,9 @@ import pytest
 import xarray as xr
 
 from optdyn import theory
+from optdyn.analysis.fits import fit_power_law
 from optdyn.analysis.scaling import (
     compute_optimal,
-    fit_power_law,
     frontier,
     optimal_lr_losses,
     steps_grid,

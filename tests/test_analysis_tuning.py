@@ -46,3 +46,15 @@ def test_tune_lr_matches_scipy_on_the_theory():
     assert res.lr[0] == pytest.approx(np.exp(ref.x), rel=0.15)
     with pytest.raises(ConfigError, match="optimizer"):
         tune_lr(p, "sgd", steps, [0.1, 0.2, 0.3])
+
+
+def test_tune_lr_reads_the_theory_at_each_horizon_exactly():
+    p = LinearRegression(eigenvalues=spectra.power_law(32, 1.0), theta_star=np.ones(32),
+                         theta0=np.zeros(32), noise=Gaussian(1.0))
+    from optdyn import theory
+
+    res = tune_lr(p, SGD(0.1), [450, 700], np.geomspace(1e-3, 0.6, 10), method="exact",
+                  refine=False)
+    for t, g, v in zip((450, 700), res.lr, res.value, strict=True):
+        ds = theory.run(p, SGD(float(g)), t, method="exact", at=[0, t])
+        assert float(ds["risk"][-1]) == pytest.approx(v, rel=1e-12)

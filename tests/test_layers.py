@@ -21,6 +21,7 @@ MOVED = {
     "optdyn._pytree": "optdyn._core.pytree",
     "optdyn.simulate.grid": "optdyn._core.grid",
     "optdyn.noise_fit": "optdyn.noise.fit",
+    "optdyn.theory.adam_conjecture": "optdyn.analysis.adam",
 }
 
 
@@ -60,15 +61,29 @@ def test_moved_module_is_the_new_one_and_warns_once(old, new):
     assert out.stdout.split() == ["1", "True"]
 
 
+def test_fits_moved_out_of_scaling_warn_once():
+    import optdyn._core.deprecation as dep
+    from optdyn.analysis import fits, scaling
+
+    dep._warned.discard("optdyn.analysis.scaling.fit_power_law")
+    with pytest.warns(FutureWarning, match="optdyn.analysis.fits.fit_power_law"):
+        assert scaling.fit_power_law is fits.fit_power_law
+
+
 def test_moved_attribute_warns_and_resolves():
     new = importlib.import_module("optdyn.problems.conjugate_kernel")
     rmt = importlib.import_module("optdyn.rmt")
+    import optdyn._core.deprecation as dep
+
+    dep._warned.discard("optdyn.rmt.conjugate_kernel_problem")  # warned once per process
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         f = rmt.conjugate_kernel_problem
-    assert f is new.conjugate_kernel_problem
+        again = rmt.conjugate_kernel_problem
+    assert f is again is new.conjugate_kernel_problem
     assert od.problems.conjugate_kernel_problem is f
-    assert all(issubclass(x.category, FutureWarning) for x in w)
+    assert len(w) == 1 and issubclass(w[0].category, FutureWarning)
+    assert "optdyn.problems.conjugate_kernel" in str(w[0].message)
 
 
 @pytest.mark.parametrize("where,line", [

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from optdyn._core.errors import ConfigError
-from optdyn.analysis.scaling import PowerLawFit, fit_power_law
+from optdyn.analysis.fits import PowerLawFit, fit_power_law
 
 __all__ = [
     "gd_subtask_loss",
@@ -126,7 +126,7 @@ def muon_scaling_loss(K: int, T: Any) -> np.ndarray:
 def fit_exponent(T: Any, excess: Any) -> PowerLawFit:
     """Least-squares fit of log10 excess = a + s log10 T with OLS standard errors.
 
-    Thin wrapper of :func:`optdyn.analysis.scaling.fit_power_law`; the decay exponent is -s.
+    Thin wrapper of :func:`optdyn.analysis.fits.fit_power_law`; the decay exponent is -s.
     """
     return fit_power_law(T, excess)
 

@@ -21,7 +21,8 @@ fixed compute,
 
     P*(f) = min_d P*(d, f / d),
 
-and its power law P*(f) ~ C f^s is fitted by least squares in log-log (:func:`fit_power_law`).
+and its power law P*(f) ~ C f^s is fitted by least squares in log-log
+(:func:`optdyn.analysis.fits.fit_power_law`).
 
 Choices made here (the papers' exact protocols are unknown, docs/theory/signsgd.md section 10.1 and
 12):
@@ -55,10 +56,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from optdyn._core.deprecation import moved_attribute
 from optdyn._core.errors import ConfigError
 from optdyn._core.grid import checkpoint_steps
 from optdyn._version import __version__
-from optdyn.analysis.fits import PowerLawFit, fit_power_law
+from optdyn.analysis import fits
 from optdyn.analysis.tuning import grid_minimum, parabola_vertex
 from optdyn.optimizers import SGD, SignSGD, resolve
 from optdyn.problems.linear_regression import LinearRegression
@@ -68,9 +70,7 @@ from optdyn.schedules import WarmupStableDecay
 __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
-    "PowerLawFit",
     "compute_optimal",
-    "fit_power_law",
     "fit_window",
     "frontier",
     "optimal_lr_losses",
@@ -82,6 +82,14 @@ __all__ = [
 OPTIMIZERS = ("sign_sgd", "sgd")
 SCHEDULES = ("constant", "wsd")
 _METHOD = {"sign_sgd": "ode", "sgd": "exact"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("PowerLawFit", "fit_power_law"):  # moved to optdyn.analysis.fits
+        return moved_attribute(__name__, name, "optdyn.analysis.fits")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _PPD = 8  # checkpoints per decade of the theory runs; step grids are subsets of them
 _SIGN_DECADES = (-4.5, 0.5)
 _SGD_DECADES = (-3.5, 0.0)
@@ -441,7 +449,8 @@ def compute_optimal(
     For each d (v = v_ratio d, sketch seed ``seed``), optimizer and schedule: the loss at the best
     learning rate on :func:`steps_grid` (``t_min``..``t_max``, ``per_decade``), the frontier over
     d (:func:`frontier`) and the fitted frontier slope s of P*(f) ~ f^s with its standard error
-    (:func:`fit_power_law`, window: every model size present, or ``fit_range``). See the module
+    (:func:`optdyn.analysis.fits.fit_power_law`, window: every model size present, or
+    ``fit_range``). See the module
     docstring for the formulas and the choices (Paquette et al. arXiv 2405.15074; Kim, Song, Yun
     arXiv 2603.02069; Xiao et al. arXiv 2411.12135).
 
@@ -502,7 +511,7 @@ def compute_optimal(
             win = fit_window(fr, fr["available"].values, d_arr, fit_range)
             f = fr["f"].values
             if win.sum() >= 3:
-                fit = fit_power_law(f[win], fr["frontier_loss"].values[win])
+                fit = fits.fit_power_law(f[win], fr["frontier_loss"].values[win])
                 row_s.append((fit.slope, fit.slope_se, fit.intercept, f[win].min(),
                               f[win].max(), fit.n))
             else:

@@ -130,6 +130,12 @@ def tune_lr(problem: Any, optimizer: Any, steps: int | Sequence[int],
         raise ConfigError("engine", f"expected 'theory' or 'simulation', got {engine!r}")
     horizons = np.atleast_1d(np.asarray(steps, dtype=np.int64))
     tmax = int(horizons.max())
+    if engine == "theory" and "at" not in run_kwargs:
+        # the theory is read exactly at each horizon, not at the nearest checkpoint
+        from optdyn._core.grid import checkpoint_steps
+
+        grid = checkpoint_steps(tmax, int(run_kwargs.get("points_per_decade", 10)))
+        run_kwargs = {**run_kwargs, "at": np.unique(np.r_[grid, horizons])}
 
     def evaluate(rates: np.ndarray) -> np.ndarray:
         opts = [dataclasses.replace(optimizer, lr=float(g)) for g in rates]
@@ -144,7 +150,12 @@ def tune_lr(problem: Any, optimizer: Any, steps: int | Sequence[int],
             ds = simulate.run(problem, opts, tmax, seeds=seeds, progress=False, **run_kwargs)
             curve = ds[var].mean("seed")
         curve = curve.values.reshape(len(opts), -1)
-        idx = [int(np.argmin(np.abs(ds["step"].values - t))) for t in horizons]
-        return curve[:, idx]
+        on = ds["step"].values
+        missing = [int(t) for t in horizons if t not in on]
+        if missing:
+            raise ConfigError("steps", f"horizons {missing} are not checkpoints of the "
+                              f"simulation grid; choose steps from it (e.g. "
+                              f"{[int(on[np.argmin(np.abs(on - t))]) for t in missing]})")
+        return curve[:, np.searchsorted(on, horizons)]
 
     return search_lr(evaluate, lrs, refine=refine, at_edge=at_edge)

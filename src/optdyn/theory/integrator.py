@@ -1,8 +1,9 @@
 """The one mode-ODE integrator used by every optimizer law.
 
-Every deterministic risk curve of optdyn's regression theories has the form (DESIGN.md; Paquette
-et al. arXiv 2206.07252 for SGD, Marshall et al. arXiv 2406.11733 eq. for C-SGD's ODE, Xiao et al.
-arXiv 2411.12135 section 4 for signSGD), in per-step time k (k = number of optimizer steps):
+Every deterministic risk curve of optdyn's regression theories has the form (Paquette et al.
+arXiv 2206.07252 for SGD, Marshall et al. arXiv 2406.11733 for C-SGD's ODE, Xiao et al. arXiv
+2411.12135 section 4 for signSGD; docs/theory/clipping.md section A.5, docs/theory/signsgd.md
+section 4.2), in per-step time k (k = number of optimizer steps):
 
     dv_j/dk = -alpha(k, R) m_j v_j + beta(k, R) n_j,      R(k) = sum_j w_j v_j,
 

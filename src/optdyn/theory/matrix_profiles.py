@@ -91,7 +91,7 @@ def power_law_kappa0(alpha: float, batch_size: int) -> float:
 
     From df(kappa) = sum_{j >= 1} 1 / (1 + kappa j^(2 alpha)) = C_alpha kappa^(-1/(2 alpha)) - 1/2
     + o(1) (the integral over j > 0 minus the Euler-Maclaurin end term). The leading order of
-    docs/theory/muon.md (C_alpha / B)^(2 alpha) (muon.md 2.4 [D]) omits the 1/2; it is 27% high at
+    docs/theory/muon.md section 2.4, (C_alpha / B)^(2 alpha), omits the 1/2; it is 27% high at
     alpha = 1, B = 4, where this form is within 0.1% of the solved kappa_0
     (tests/test_theory_laws_matrix.py).
     """
