@@ -378,10 +378,14 @@ def run(
     stop_idx = np.where(div_step >= 0,
                         np.searchsorted(ckpts, np.maximum(div_step, 0), side="right"), n_k)
     ck = ckpts[:n_done_all]
+    stopped_at = div_step.copy()
     risk, dv, div_step = mark_divergence(done, ck, ~np.isfinite(done) | (done >
                                                                          divergence_threshold),
                                          stop=np.minimum(stop_idx, n_done_all))
     diverged |= dv
+    # a run stopped after the last recorded checkpoint (an interrupted run) diverged by the
+    # end of the block that stopped it
+    div_step = np.where(diverged & (div_step < 0), stopped_at, div_step)
 
     return _to_dataset(problem, opts, single, seed_arr, ck, risk, diverged, div_step, final,
                        dict(steps=int(steps), points_per_decade=points_per_decade, dtype=dtype,
