@@ -34,3 +34,14 @@ def test_a_study_may_restrict_the_classes():
     with pytest.raises(ConfigError, match="Adam is not supported here") as e:
         resolve(Adam(1e-3), "method", among=(SGD, SignSGD))
     assert e.value.field == "method" and "['SGD', 'SignSGD']" in str(e.value)
+
+
+def test_a_table_of_names_resolves_to_its_own_key():
+    from optdyn.optimizers import resolve_key
+
+    table = {"sign_sgd": SignSGD, "sgd": SGD}
+    assert resolve_key("SignSGD", table) == "sign_sgd"
+    assert resolve_key(SGD(0.1), table) == "sgd"
+    with pytest.raises(ConfigError) as e:
+        resolve_key("muon", table, "optimizer[1].kind")
+    assert e.value.field == "optimizer[1].kind"

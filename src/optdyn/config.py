@@ -48,7 +48,7 @@ from typing import Any
 from optdyn import optimizers as opt_mod
 from optdyn._core.errors import ConfigError
 from optdyn._core.registry import check_keys
-from optdyn.optimizers import resolve
+from optdyn.optimizers import resolve_key
 from optdyn.problems import LinearRegression, spectra
 from optdyn.problems.targets import vector_from_config
 
@@ -170,7 +170,7 @@ def _optimizers(cfgs: Any) -> list[Any]:
         kind = cfg.pop("kind", None)
         if not isinstance(kind, str):
             raise ConfigError(f"{where}.kind", f"expected an optimizer name, got {kind!r}")
-        cls = resolve(kind, f"{where}.kind", among=tuple(OPTIMIZERS.values()))
+        cls = OPTIMIZERS[resolve_key(kind, OPTIMIZERS, f"{where}.kind")]
         fields = {f.name for f in dataclasses.fields(cls)} - {"name"}
         sweep = cfg.pop("sweep", {})
         _check_keys(cfg, fields, where)

@@ -40,7 +40,7 @@ from optdyn._core import io
 from optdyn._core.deprecation import warn_moved
 from optdyn._core.errors import ConfigError
 from optdyn.analysis.tuning import grid_minimum
-from optdyn.optimizers import SignSGD, SignSVD, resolve
+from optdyn.optimizers import SignSGD, SignSVD, resolve_key
 from optdyn.problems import MatrixRegression
 from optdyn.theory.laws.matrix import MatrixSignSGDLaw, SignSVDLaw
 from optdyn.theory.matrix_profiles import a_B, f_B
@@ -74,8 +74,7 @@ def _engine(engine: str) -> str:
 
 def _key(method: Any) -> str:
     """The map's key of a method: SignSGD or SignSVD as class, instance or name."""
-    cls = resolve(method, "method", among=(SignSGD, SignSVD))
-    return "signsgd" if cls is SignSGD else "signsvd"
+    return resolve_key(method, _OPT, "method")
 
 
 def candidate_lines() -> dict[str, str]:

@@ -62,7 +62,7 @@ from optdyn._core.grid import checkpoint_steps
 from optdyn._version import __version__
 from optdyn.analysis import fits
 from optdyn.analysis.tuning import grid_minimum, parabola_vertex
-from optdyn.optimizers import SGD, SignSGD, resolve
+from optdyn.optimizers import SGD, SignSGD, resolve_key
 from optdyn.problems.linear_regression import LinearRegression
 from optdyn.problems.plrf import PowerLawRandomFeatures
 from optdyn.schedules import WarmupStableDecay
@@ -199,10 +199,10 @@ def _at_steps(loss: np.ndarray, ck: np.ndarray, steps: np.ndarray) -> np.ndarray
 def _check_kind(optimizer: Any, schedule: str) -> str:
     """The study's key (``"sign_sgd"`` or ``"sgd"``) of ``optimizer``: the class SignSGD or SGD,
     an instance, or the name in any spelling (:func:`optdyn.optimizers.resolve`)."""
-    cls = resolve(optimizer, "optimizer", among=(SignSGD, SGD))
+    key = resolve_key(optimizer, {"sign_sgd": SignSGD, "sgd": SGD}, "optimizer")
     if schedule not in SCHEDULES:
         raise ConfigError("schedule", f"expected one of {SCHEDULES}, got {schedule!r}")
-    return "sign_sgd" if cls is SignSGD else "sgd"
+    return key
 
 
 def _check_steps(steps: Any) -> np.ndarray:

@@ -10,7 +10,7 @@ from optdyn.optimizers.aligned import AlignedSignSGD
 from optdyn.optimizers.base import Optimizer
 from optdyn.optimizers.clipped import ClippedSGD, clip_by_norm
 from optdyn.optimizers.muon import Muon, SignSVD
-from optdyn.optimizers.names import resolve
+from optdyn.optimizers.names import resolve, resolve_key
 from optdyn.optimizers.normalized import NormalizedSGD
 from optdyn.optimizers.optax_adapter import OptaxOptimizer
 from optdyn.optimizers.sgd import SGD
@@ -31,4 +31,5 @@ __all__ = [
     "names",
     "polar",
     "resolve",
+    "resolve_key",
 ]

@@ -21,7 +21,7 @@ from optdyn.optimizers.normalized import NormalizedSGD
 from optdyn.optimizers.sgd import SGD
 from optdyn.optimizers.sign import SignSGD
 
-__all__ = ["CLASSES", "canonical", "resolve"]
+__all__ = ["CLASSES", "canonical", "resolve", "resolve_key"]
 
 CLASSES: dict[str, type] = {cls.name: cls for cls in (
     SGD, SignSGD, ClippedSGD, Adam, NormalizedSGD, SignSVD, Muon, AlignedSignSGD)}
@@ -57,3 +57,10 @@ def resolve(spec: Any, field: str = "optimizer", among: tuple[type, ...] | None 
         raise ConfigError(field, f"{getattr(cls, 'name', cls.__name__)} is not supported here "
                           f"(expected one of {names})")
     return cls
+
+
+def resolve_key(spec: Any, table: dict[str, type], field: str = "optimizer") -> str:
+    """The key of ``table`` (a study's or a file format's own names for the classes it
+    supports) whose class ``spec`` names, by :func:`resolve`."""
+    cls = resolve(spec, field, among=tuple(table.values()))
+    return next(key for key, c in table.items() if c is cls)
