@@ -27,7 +27,7 @@ from optdyn._core.errors import ConfigError
 from optdyn._core.pytree import concrete as _concrete
 from optdyn._core.pytree import pytree_dataclass as _pytree
 from optdyn._core.pytree import static as _static
-from optdyn._core.registry import build_from_config
+from optdyn._core.registry import build_from_config, register
 
 __all__ = [
     "Schedule",
@@ -86,6 +86,7 @@ class Schedule(abc.ABC):
         return out
 
 
+@register("schedule")
 @_pytree
 @dataclasses.dataclass(frozen=True)
 class Constant(Schedule):
@@ -94,10 +95,17 @@ class Constant(Schedule):
     value: Any
     name = "constant"
 
+    def to_spec(self) -> Any:
+        """A constant schedule's spec is its number."""
+        if _concrete(self.value):
+            return float(np.asarray(self.value))
+        return {"schedule": "constant", "value": np.asarray(self.value).tolist()}
+
     def __call__(self, step: jax.Array | int) -> jax.Array:
         return jnp.asarray(self.value)
 
 
+@register("schedule")
 @_pytree
 @dataclasses.dataclass(frozen=True)
 class PiecewiseArray(Schedule):
@@ -136,6 +144,7 @@ class FromCallable(Schedule):
         return jnp.asarray(self.fn(jnp.asarray(step)))
 
 
+@register("schedule")
 @_pytree
 @dataclasses.dataclass(frozen=True)
 class LinearDecay(Schedule):
@@ -160,6 +169,7 @@ class LinearDecay(Schedule):
         return self.final + (self.peak - self.final) * self.shape(frac)
 
 
+@register("schedule")
 @_pytree
 @dataclasses.dataclass(frozen=True)
 class Cosine(LinearDecay):
@@ -172,6 +182,7 @@ class Cosine(LinearDecay):
         return 0.5 * (1.0 + jnp.cos(jnp.pi * frac))
 
 
+@register("schedule")
 @_pytree
 @dataclasses.dataclass(frozen=True)
 class WarmupStableDecay(Schedule):
@@ -197,6 +208,7 @@ class WarmupStableDecay(Schedule):
         return jnp.where(k < start, self.peak * warm, decayed)
 
 
+@register("schedule")
 @_pytree
 @dataclasses.dataclass(frozen=True)
 class PowerDecay(Schedule):

@@ -4,6 +4,12 @@
 :class:`~optdyn._core.errors.ConfigError` naming ``field`` with the closest valid name;
 ``check_keys`` does the same for the keys of a table, ``build_from_config`` builds a registered
 dataclass from a config table.
+
+The one registry of what a spec can name is :data:`REGISTRY`: ``category -> name -> class or
+function``, filled by the :func:`register` decorator where each class is defined (problems,
+optimizers, noise laws, schedules, target and spectrum builders). A class is in the spec language
+(:mod:`optdyn._core.spec`) as soon as it is registered; names match in any case, with or without
+``_`` and ``-`` (:func:`canonical`).
 """
 
 from __future__ import annotations
@@ -15,7 +21,86 @@ from typing import Any
 
 from optdyn._core.errors import ConfigError
 
-__all__ = ["build_from_config", "check_keys", "did_you_mean", "lookup"]
+__all__ = ["REGISTRY", "TAGS", "build_from_config", "canonical", "check_keys", "did_you_mean",
+           "entries", "find", "lookup", "register"]
+
+#: category -> registered name -> class or builder function
+REGISTRY: dict[str, dict[str, Any]] = {}
+#: the key of a spec table that names its entry, per category (default ``"kind"``)
+TAGS: dict[str, str] = {"noise": "law", "schedule": "schedule", "optax": "optax"}
+
+
+def canonical(name: Any) -> str:
+    """The key a name is matched on: lower case without ``_`` and ``-`` (``sign_sgd`` ->
+    ``signsgd``)."""
+    return str(name).lower().replace("_", "").replace("-", "")
+
+
+def register(category: str, name: str | None = None, **spec_fields: str):
+    """Class (or function) decorator: put it in ``REGISTRY[category]`` under ``name`` (default:
+    its ``name`` attribute, else its ``__name__``).
+
+    ``spec_fields`` name the category of the fields that take a nested spec table (for example
+    ``theta_star="vector"``); they are merged with those of registered base classes. The entry
+    gets ``spec_category``, ``spec_name`` and ``spec_fields`` attributes, and a dataclass gets
+    the record of its constructor inputs that :func:`optdyn._core.spec.to_spec` reads.
+    """
+
+    def deco(obj: Any) -> Any:
+        key = name or getattr(obj, "name", None) or obj.__name__
+        table = REGISTRY.setdefault(category, {})
+        old = table.get(key)
+        if old is not None and old is not obj and getattr(old, "__qualname__", None) != \
+                getattr(obj, "__qualname__", None):
+            raise ValueError(f"{category} {key!r} is registered twice ({old} and {obj})")
+        table[key] = obj
+        merged: dict[str, str] = {}
+        for base in reversed(getattr(obj, "__mro__", ())[1:]):
+            merged.update(getattr(base, "spec_fields", {}) or {})
+        merged.update(spec_fields)
+        obj.spec_category, obj.spec_name, obj.spec_fields = category, key, merged
+        if isinstance(obj, type) and dataclasses.is_dataclass(obj):
+            _record_inputs(obj)
+        return obj
+
+    return deco
+
+
+def _record_inputs(cls: type) -> None:
+    """Wrap ``cls.__post_init__`` to keep the constructor's inputs as ``_spec_inputs`` (before
+    ``__post_init__`` turns a builder or a name into arrays)."""
+    post = getattr(cls, "__post_init__", None)
+    names = [f.name for f in dataclasses.fields(cls)]
+
+    def __post_init__(self: Any) -> None:
+        inputs = {n: getattr(self, n) for n in names}
+        if post is not None:
+            post(self)
+        object.__setattr__(self, "_spec_inputs", inputs)
+
+    __post_init__._records_inputs = True  # type: ignore[attr-defined]
+    __post_init__.__doc__ = getattr(post, "__doc__", None)
+    cls.__post_init__ = __post_init__  # type: ignore[attr-defined]
+
+
+def entries(category: str) -> dict[str, Any]:
+    """The registered entries of a category (name -> class or function)."""
+    return dict(REGISTRY.get(category, {}))
+
+
+def find(category: str, name: Any, field: str) -> Any:
+    """The entry of ``category`` named ``name`` (any case, ``_`` or ``-``), or a ConfigError on
+    ``field`` with the closest valid name."""
+    table = REGISTRY.get(category, {})
+    by_key = {canonical(k): v for k, v in table.items()}
+    if isinstance(name, str) and canonical(name) in by_key:
+        return by_key[canonical(name)]
+    hint = did_you_mean(canonical(name), by_key) if isinstance(name, str) else ""
+    if hint:
+        close = {canonical(k): k for k in table}[hint.split("'")[1]]
+        hint = f"; did you mean {close!r}?"
+    raise ConfigError(field, f"unknown {category} {name!r}{hint} (expected one of "
+                      f"{sorted(table)})")
 
 
 def did_you_mean(word: Any, choices: Iterable[str]) -> str:

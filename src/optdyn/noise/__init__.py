@@ -41,7 +41,7 @@ import numpy.typing as npt
 from scipy import integrate, special
 
 from optdyn._core.errors import ConfigError
-from optdyn._core.registry import did_you_mean
+from optdyn._core.registry import did_you_mean, entries, register
 
 __all__ = [
     "NoiseLaw",
@@ -480,6 +480,7 @@ class _CenteredScaleLaw(NoiseLaw):
         return 0.0
 
 
+@register("noise", "gaussian")
 @dataclass(frozen=True)
 class Gaussian(_CenteredScaleLaw):
     """Gaussian noise eps ~ N(0, std^2).
@@ -519,6 +520,7 @@ class Gaussian(_CenteredScaleLaw):
         return special.ndtr(x / math.hypot(self.std, s))
 
 
+@register("noise", "student_t")
 @dataclass(frozen=True)
 class StudentT(NoiseLaw):
     """Scaled Student t noise eps = scale * T_df.
@@ -636,6 +638,7 @@ class StudentT(NoiseLaw):
         return np.clip(np.array(out), 0.0, 1.0)
 
 
+@register("noise", "cauchy")
 def Cauchy(scale: float = 1.0) -> StudentT:
     """Cauchy noise: ``StudentT(1.0, scale)``, density scale / (pi (scale^2 + x^2)).
 
@@ -644,6 +647,7 @@ def Cauchy(scale: float = 1.0) -> StudentT:
     return StudentT(1.0, scale)
 
 
+@register("noise", "laplace")
 @dataclass(frozen=True)
 class Laplace(_CenteredScaleLaw):
     """Laplace (double-exponential) noise with density exp(-|x|/scale) / (2 scale).
@@ -690,6 +694,7 @@ class Laplace(_CenteredScaleLaw):
         return np.clip(0.5 * (_emg_cdf(x, b, s) + _emg_sf(-x, b, s)), 0.0, 1.0)
 
 
+@register("noise", "uniform")
 @dataclass(frozen=True)
 class Uniform(_CenteredScaleLaw):
     """Uniform noise eps ~ U[-half_width, half_width].
@@ -753,6 +758,7 @@ class Uniform(_CenteredScaleLaw):
         return np.clip(np.where(x > 0.0, 1.0 - left, left), 0.0, 1.0)
 
 
+@register("noise", "centered_exponential")
 @dataclass(frozen=True)
 class CenteredExponential(_CenteredScaleLaw):
     """Centred (asymmetric) exponential noise eps = scale * (E - 1), E ~ Exp(1).
@@ -796,6 +802,7 @@ class CenteredExponential(_CenteredScaleLaw):
         return _emg_cdf(x + self.scale, self.scale, s)
 
 
+@register("noise", "gaussian_mixture")
 @dataclass(frozen=True)
 class GaussianMixture(NoiseLaw):
     """Finite Gaussian mixture eps ~ sum_k weights_k N(means_k, stds_k^2).
@@ -899,6 +906,7 @@ class GaussianMixture(NoiseLaw):
 # discrete laws
 
 
+@register("noise", "rademacher")
 @dataclass(frozen=True)
 class Rademacher(NoiseLaw):
     """Rademacher noise eps = +-scale with probability 1/2 each (discrete).
@@ -943,6 +951,7 @@ class Rademacher(NoiseLaw):
         return self.scale**2
 
 
+@register("noise", "sparse_rademacher")
 @dataclass(frozen=True)
 class SparseRademacher(NoiseLaw):
     """Sparse Rademacher noise: eps = +-std/sqrt(q) with probability q/2 each, 0 otherwise.
@@ -1004,6 +1013,7 @@ class SparseRademacher(NoiseLaw):
         return self.std**2
 
 
+@register("noise", "none")
 @dataclass(frozen=True)
 class NoNoise(NoiseLaw):
     """No label noise: eps = 0 always (the point mass at 0; mean and variance 0)."""
@@ -1034,18 +1044,7 @@ class NoNoise(NoiseLaw):
 # ---------------------------------------------------------------------------------------------
 # config
 
-_LAWS: dict[str, Callable[..., NoiseLaw]] = {
-    "gaussian": Gaussian,
-    "student_t": StudentT,
-    "cauchy": Cauchy,
-    "laplace": Laplace,
-    "uniform": Uniform,
-    "rademacher": Rademacher,
-    "sparse_rademacher": SparseRademacher,
-    "centered_exponential": CenteredExponential,
-    "gaussian_mixture": GaussianMixture,
-    "none": NoNoise,
-}
+_LAWS: dict[str, Callable[..., NoiseLaw]] = entries("noise")
 
 
 def from_config(d: Mapping[str, Any]) -> NoiseLaw:

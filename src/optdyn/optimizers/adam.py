@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from optdyn._core.pytree import pytree_dataclass, static
+from optdyn._core.registry import register
 from optdyn.optimizers.base import (
     Optimizer,
     cast_like,
@@ -20,6 +21,7 @@ from optdyn.optimizers.base import (
 __all__ = ["Adam"]
 
 
+@register("optimizer")
 @pytree_dataclass
 @dataclasses.dataclass(frozen=True)
 class Adam(Optimizer):

@@ -22,12 +22,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.registry import register
 from optdyn._core.pytree import pytree_dataclass, static
 from optdyn.optimizers.base import Optimizer, cast_like, check_batch_size
 
 __all__ = ["AlignedSignSGD"]
 
 
+@register("optimizer")
 @pytree_dataclass
 @dataclasses.dataclass(frozen=True)
 class AlignedSignSGD(Optimizer):

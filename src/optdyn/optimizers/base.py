@@ -65,6 +65,7 @@ class Optimizer(abc.ABC):
     """Base class of optdyn optimizers (see the module docstring for the protocol)."""
 
     name: str = "optimizer"
+    spec_fields: dict[str, str] = {"lr": "schedule"}  # noqa: RUF012
     schedule_fields: tuple[str, ...] = ("lr",)
 
     @property

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.registry import register
 from optdyn._core.pytree import pytree_dataclass, static
 from optdyn.optimizers.base import Optimizer, cast_like, check_batch_size
 
@@ -24,6 +25,7 @@ def clip_by_norm(g: jax.Array, c: jax.Array) -> jax.Array:
     return g * scale
 
 
+@register("optimizer", threshold="schedule")
 @pytree_dataclass
 @dataclasses.dataclass(frozen=True)
 class ClippedSGD(Optimizer):

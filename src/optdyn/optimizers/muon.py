@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.registry import register
 from optdyn._core.pytree import pytree_dataclass, static
 from optdyn.optimizers.base import (
     Optimizer,
@@ -67,6 +68,7 @@ def _lerp(start: jax.Array, end: jax.Array, w: jax.Array) -> jax.Array:
     return jnp.where(w < 0.5, start + w * diff, end - (1 - w) * diff)
 
 
+@register("optimizer")
 @pytree_dataclass
 @dataclasses.dataclass(frozen=True)
 class SignSVD(Optimizer):
@@ -123,6 +125,7 @@ class SignSVD(Optimizer):
         return -cast_like(self.lr(state), p) * p, state + 1
 
 
+@register("optimizer")
 @pytree_dataclass
 @dataclasses.dataclass(frozen=True)
 class Muon(Optimizer):

@@ -8,11 +8,13 @@ from typing import Any
 import optax
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.registry import register
 from optdyn.optimizers.base import Optimizer, check_batch_size
 
 __all__ = ["OptaxOptimizer"]
 
 
+@register("optimizer", transformation="optax")
 @dataclasses.dataclass(frozen=True)
 class OptaxOptimizer(Optimizer):
     """Wraps an ``optax.GradientTransformation`` so the simulation engine can run it.
@@ -51,3 +53,54 @@ class OptaxOptimizer(Optimizer):
 
     def label(self) -> str:
         return self.label_
+
+    def to_spec(self) -> dict[str, Any]:
+        """Only an optimizer built from a spec (:meth:`named`, an experiment file) has one."""
+        raise ConfigError("optimizer", "an OptaxOptimizer wrapping a transformation built in "
+                          "Python has no spec; build it with OptaxOptimizer.named('adamw', "
+                          "learning_rate=1e-3) or write { kind = \"optax\", transformation = "
+                          "{ optax = \"adamw\", learning_rate = 1e-3 } }")
+
+    @classmethod
+    def named(cls, transform: str, *, batch_size: int = 1, label: str | None = None,
+              **args: Any) -> OptaxOptimizer:
+        """The optax transformation ``optax.<transform>(**args)``, by name (one of
+        ``optax.__all__``), with a spec: ``OptaxOptimizer.named("adamw", learning_rate=1e-3)``."""
+        from optdyn._core.spec import build
+
+        table: dict[str, Any] = {"kind": "optax", "batch_size": batch_size,
+                                 "transformation": {"optax": transform, **args}}
+        table["label_"] = label or f"optax.{transform}"
+        return build("optimizer", table, "optimizer")
+
+
+def _register_optax() -> None:
+    """Every public optax factory is nameable in a spec (``{ optax = "adamw", ... }``); the
+    result must be a GradientTransformation (checked by OptaxOptimizer)."""
+    import inspect
+    import warnings
+
+    for name in getattr(optax, "__all__", ()):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fn = getattr(optax, name, None)
+        if caught:  # deprecated aliases stay out of the spec language
+            continue
+        if inspect.isfunction(fn) and name[:1].islower():
+            register("optax", name)(_transformation(fn, name))
+
+
+def _transformation(fn: Any, name: str) -> Any:
+    import functools
+
+    @functools.wraps(fn)
+    def make(*args: Any, **kwargs: Any) -> Any:
+        out = fn(*args, **kwargs)
+        if not isinstance(out, optax.GradientTransformation):
+            raise ConfigError("optax", f"optax.{name} does not build a GradientTransformation")
+        return out
+
+    return make
+
+
+_register_optax()

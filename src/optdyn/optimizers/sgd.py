@@ -9,11 +9,13 @@ import jax
 import jax.numpy as jnp
 
 from optdyn._core.pytree import pytree_dataclass, static
+from optdyn._core.registry import register
 from optdyn.optimizers.base import Optimizer, cast_like, check_batch_size, check_unit_interval
 
 __all__ = ["SGD"]
 
 
+@register("optimizer")
 @pytree_dataclass
 @dataclasses.dataclass(frozen=True)
 class SGD(Optimizer):

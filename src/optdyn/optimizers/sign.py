@@ -9,11 +9,13 @@ import jax
 import jax.numpy as jnp
 
 from optdyn._core.pytree import pytree_dataclass, static
+from optdyn._core.registry import register
 from optdyn.optimizers.base import Optimizer, cast_like, check_batch_size
 
 __all__ = ["SignSGD"]
 
 
+@register("optimizer")
 @pytree_dataclass
 @dataclasses.dataclass(frozen=True)
 class SignSGD(Optimizer):

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.registry import register
 from optdyn.rmt.activation import Activation
 from optdyn.rmt.empirical import EntryLaw, _one_layer
 from optdyn.rmt.law import SpectralLaw
@@ -65,6 +66,7 @@ def conjugate_kernel_problem(law: SpectralLaw, d: int | None = None, *, basis: A
                             noise=noise, seed=seed, basis_seed=basis_seed)
 
 
+@register("problem", "random_features")
 def random_features_problem(activation: str | Callable | Activation, n0: int, n1: int, m: int,
                             *, theta_star_norm: float = 1.0, noise_std: float = 0.0,
                             seed: int = 0, w_entries: str | EntryLaw = "gaussian",

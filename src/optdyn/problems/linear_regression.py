@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.registry import register
 from optdyn.noise import NoiseLaw, NoNoise
 from optdyn.noise import from_config as noise_from_config
 from optdyn.problems._covariance import SpectralCovariance, digest
@@ -50,6 +51,8 @@ def _as_vector(
     return vec
 
 
+@register("problem", "linear_regression", eigenvalues="spectrum", covariance="covariance",
+          theta_star="vector", theta0="vector", noise="noise")
 @dataclasses.dataclass(frozen=True, eq=False)
 class LinearRegression(SpectralCovariance):
     """Streaming linear regression y = <x, theta*> + eps with x ~ N(0, K).

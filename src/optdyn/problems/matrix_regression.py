@@ -40,7 +40,7 @@ import numpy as np
 
 from optdyn._core.errors import ConfigError
 from optdyn._core.lowrank import LowRank
-from optdyn._core.registry import build_from_config
+from optdyn._core.registry import build_from_config, register
 from optdyn.problems._covariance import SpectralCovariance, digest
 from optdyn.problems.spectra import haar_orthogonal
 
@@ -71,6 +71,7 @@ class MatrixBuilder(abc.ABC):
         return {"kind": self.name, **dataclasses.asdict(self)}  # type: ignore[call-overload]
 
 
+@register("matrix")
 @dataclasses.dataclass(frozen=True)
 class PowerLawTarget(MatrixBuilder):
     """W* = Q diag(c) V with c_j = scale * j^(-beta) in K's eigenbasis (PLRF convention).
@@ -113,6 +114,7 @@ class PowerLawTarget(MatrixBuilder):
         return c if basis is None else basis @ c
 
 
+@register("matrix")
 @dataclasses.dataclass(frozen=True)
 class RandomTarget(MatrixBuilder):
     """A matrix with i.i.d. Gaussian entries scaled to Frobenius norm ``norm``."""
@@ -130,6 +132,7 @@ class RandomTarget(MatrixBuilder):
         return self.norm * g / np.linalg.norm(g)
 
 
+@register("matrix")
 @dataclasses.dataclass(frozen=True)
 class ZeroTarget(MatrixBuilder):
     """The zero matrix."""
@@ -173,6 +176,8 @@ def _check_dim(field: str, value: Any) -> int:
 
 
 # ---------------------------------------------------------------------------------- problem
+@register("problem", "matrix_regression", eigenvalues="spectrum", target="matrix",
+          w0="matrix")
 @dataclasses.dataclass(frozen=True, eq=False)
 class MatrixRegression(SpectralCovariance):
     """Streaming matrix least squares y = W*^T x + eps, x ~ N(0, K) in R^d, y in R^m.

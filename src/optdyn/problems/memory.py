@@ -45,6 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.registry import register
 from optdyn.problems.base import FullBatchProblem
 from optdyn.problems.spectra import haar_orthogonal
 
@@ -57,6 +58,7 @@ def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where(x > 0, x * np.log(np.where(x > 0, y, 1.0)), 0.0)
 
 
+@register("problem", "associative_memory")
 @dataclasses.dataclass(frozen=True, eq=False)
 class AssociativeMemory(FullBatchProblem):
     """Softmax associative memory of K pairs in M frequency groups (arXiv 2602.05725, sec. 2).

@@ -51,6 +51,7 @@ import numpy as np
 import scipy.linalg
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.registry import register
 from optdyn.noise import Gaussian
 from optdyn.problems.base import Problem
 from optdyn.problems.linear_regression import LinearRegression
@@ -75,6 +76,7 @@ def _check_float(field: str, value: Any) -> float:
     return out
 
 
+@register("problem", "plrf")
 @dataclasses.dataclass(frozen=True, eq=False)
 class PowerLawRandomFeatures(Problem):
     """Power-law random features: x_j ~ N(0, j^(-2 alpha)), y = <x, b>, b_j = j^(-beta), z = W^T x.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.registry import register
 
 __all__ = [
     "isotropic",
@@ -26,6 +27,7 @@ def _check_d(d: int) -> int:
     return int(d)
 
 
+@register("spectrum")
 def isotropic(d: int, value: float = 1.0) -> np.ndarray:
     """Isotropic spectrum: lambda_j = value for j = 1..d."""
     d = _check_d(d)
@@ -34,6 +36,7 @@ def isotropic(d: int, value: float = 1.0) -> np.ndarray:
     return np.full(d, float(value))
 
 
+@register("spectrum")
 def power_law(d: int, alpha: float, scale: float = 1.0) -> np.ndarray:
     """Power-law spectrum: lambda_j = scale * j^(-2 alpha), j = 1..d (decreasing for alpha > 0)."""
     d = _check_d(d)
@@ -45,6 +48,7 @@ def power_law(d: int, alpha: float, scale: float = 1.0) -> np.ndarray:
     return scale * j ** (-2.0 * alpha)
 
 
+@register("covariance", "toeplitz")
 def toeplitz_covariance(
     d: int,
     rho: float = 0.5,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from optdyn._core.errors import ConfigError
-from optdyn._core.registry import build_from_config
+from optdyn._core.registry import build_from_config, register
 
 __all__ = ["VectorBuilder", "PowerLawCoefficients", "RandomVector", "Zeros", "vector_from_config"]
 
@@ -37,6 +37,7 @@ class VectorBuilder(abc.ABC):
         return {"kind": self.name, **dataclasses.asdict(self)}  # type: ignore[call-overload]
 
 
+@register("vector")
 @dataclasses.dataclass(frozen=True)
 class PowerLawCoefficients(VectorBuilder):
     """Coefficients c_j = scale * j^(-beta) in the eigenbasis (PLRF convention), theta = U c.
@@ -62,6 +63,7 @@ class PowerLawCoefficients(VectorBuilder):
         return _to_original(coef, basis)
 
 
+@register("vector")
 @dataclasses.dataclass(frozen=True)
 class RandomVector(VectorBuilder):
     """A uniformly random direction scaled to Euclidean norm ``norm`` (Gaussian, normalised)."""
@@ -78,6 +80,7 @@ class RandomVector(VectorBuilder):
         return self.norm * g / np.linalg.norm(g)
 
 
+@register("vector")
 @dataclasses.dataclass(frozen=True)
 class Zeros(VectorBuilder):
     """The zero vector."""
