@@ -119,6 +119,11 @@ def grid_from_spec(table: Any, field: str = "sweep") -> Grid:
     seen: set[str] = set()
 
     def add(dim: Dimension) -> None:
+        if dim.name != "case":
+            first = dim.coordinate(0).tolist()
+            if len(set(first)) != len(first):
+                raise ConfigError(f"{field}.{dim.fields[0]}", "repeats a value; the values "
+                                  "along a dimension (the first list of a zip) must differ")
         for f in dim.fields:
             if f in seen:
                 raise ConfigError(f"{field}.{f}", "is swept twice")

@@ -64,7 +64,8 @@ from optdyn._core.spec import build, check_path, set_path, spec_hash, to_spec
 from optdyn._version import __version__
 from optdyn.grid import Grid, grid_from_spec
 
-__all__ = ["RUN_KEYS", "Study", "load_study", "parse_study", "point_objects"]
+__all__ = ["RUN_KEYS", "Study", "load_study", "optimizer_objects", "parse_study",
+           "point_objects"]
 
 RUN_KEYS = {"steps", "seeds", "points_per_decade", "dtype", "theory", "simulate"}
 TOP_KEYS = RUN_KEYS | {"name", "problem", "optimizer", "sweep", "output"}
@@ -104,11 +105,14 @@ class Study:
         return spec_hash({"spec": self.spec, "sweep": self.grid.to_spec()}, __version__)
 
 
+def optimizer_objects(spec: Mapping[str, Any]) -> list[Any]:
+    """The optimizers of a point spec."""
+    return [build("optimizer", o, f"optimizer[{i}]") for i, o in enumerate(spec["optimizer"])]
+
+
 def point_objects(spec: Mapping[str, Any]) -> tuple[Any, list[Any]]:
     """The problem and optimizers of a point spec."""
-    problem = build("problem", spec["problem"], "problem")
-    opts = [build("optimizer", o, f"optimizer[{i}]") for i, o in enumerate(spec["optimizer"])]
-    return problem, opts
+    return build("problem", spec["problem"], "problem"), optimizer_objects(spec)
 
 
 def _int(field: str, value: Any, low: int = 1) -> int:

@@ -90,6 +90,21 @@ def mark_divergence(risk: np.ndarray, ckpts: np.ndarray, bad: np.ndarray,
     return risk, diverged, np.where(diverged, ckpts[np.minimum(first, n_k - 1)], -1)
 
 
+def spec_attrs(problem: Any, opts: Any, run: dict[str, Any]) -> dict[str, str]:
+    """``attrs["spec"]``: the study spec (:mod:`optdyn.study`) that computes a result again
+    (``optdyn run RESULT.nc``), as canonical JSON; ``attrs["spec_error"]`` says why a result
+    built from objects without a spec (a Python callable, an unregistered class) has none."""
+    from optdyn._core.errors import ConfigError
+    from optdyn._core.spec import canonical_json, to_spec
+
+    try:
+        spec = {"problem": to_spec(problem, "problem"),
+                "optimizer": [to_spec(o, f"optimizer[{i}]") for i, o in enumerate(opts)], **run}
+    except ConfigError as e:
+        return {"spec_error": str(e)}
+    return {"spec": canonical_json(spec)}
+
+
 def common_attrs(kind: str, d: int, config_json: str, elapsed_s: float) -> dict[str, Any]:
     """Attributes every result carries: version, kind, config, conventions, backend."""
     return dict(

@@ -9,8 +9,8 @@ import jax
 import jax.numpy as jnp
 
 from optdyn._core.errors import ConfigError
-from optdyn._core.registry import register
 from optdyn._core.pytree import pytree_dataclass, static
+from optdyn._core.registry import register
 from optdyn.optimizers.base import Optimizer, cast_like, check_batch_size
 
 __all__ = ["ClippedSGD", "clip_by_norm"]

@@ -306,6 +306,7 @@ def run(
     divergence_threshold: float | None = None,
     progress: bool | None = None,
     return_params: bool = False,
+    stack: int | None = None,
 ) -> xr.Dataset:
     """Simulate one-pass streaming runs of one or several optimizers on a problem.
 
@@ -324,6 +325,11 @@ def run(
         progress: show a progress bar (default: when stderr is a terminal and the run is long).
         return_params: also return the final iterates as ``theta_final`` (dims ``dim``, and
             ``out`` for a matrix parameter of a problem with ``param_shape = (d, m)``).
+        stack: run configs of one structure in stacks of exactly this many (the last one
+            padded with copies of its first config). XLA picks its kernels (a matrix-vector or
+            a matrix-matrix product...) by the stack's width, so float32 results agree to the
+            bit only between runs with the same width; a fixed ``stack`` makes each config's
+            numbers independent of which other configs it runs with (what sweeps use).
 
     Returns:
         ``xarray.Dataset`` with ``risk`` (dims ``config``, ``seed``, ``step``; no ``config``
@@ -345,6 +351,10 @@ def run(
         raise ConfigError("divergence_threshold", f"must be > 0, got {divergence_threshold!r}")
 
     groups = _groups(opts)
+    if stack is not None:
+        if isinstance(stack, bool) or not isinstance(stack, int) or stack < 1:
+            raise ConfigError("stack", f"must be a positive integer, got {stack!r}")
+        groups = [g[i:i + stack] for g in groups for i in range(0, len(g), stack)]
     n_c, n_s, n_k = len(opts), len(seed_arr), len(ckpts)
     risk = np.full((n_c, n_s, n_k), np.nan)
     diverged = np.zeros((n_c, n_s), bool)
@@ -358,9 +368,15 @@ def run(
     with _Progress(bool(show), steps, len(groups)) as bar:
         for gi, idx in enumerate(groups):
             label = opts[idx[0]].label() if len(idx) == 1 else f"{opts[idx[0]].name} x{len(idx)}"
+            pad = [idx[0]] * (stack - len(idx)) if stack is not None and \
+                not isinstance(opts[idx[0]], OptaxOptimizer) else []
             rb, dv, ds, params, n_done, intr, block = _run_group(
-                problem, [opts[i] for i in idx], seed_arr, steps, ckpts, jdtype, block_size,
-                float(divergence_threshold), bar, f"[{gi + 1}/{len(groups)}] {label}")
+                problem, [opts[i] for i in idx + pad], seed_arr, steps, ckpts, jdtype,
+                block_size, float(divergence_threshold), bar,
+                f"[{gi + 1}/{len(groups)}] {label}")
+            n_real = len(idx)
+            rb, dv, ds = rb[..., :n_real], dv[:, :n_real], ds[:, :n_real]
+            params = params[:, :n_real]
             blocks.append(block)
             risk[idx, :, :n_done] = np.moveaxis(rb, 0, -1).transpose(1, 0, 2)
             diverged[idx], div_step[idx] = dv.T, ds.T

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from optdyn._core.results import common_attrs, step_coords
+from optdyn._core.results import common_attrs, spec_attrs, step_coords
 
 __all__ = ["dataset"]
 
@@ -37,4 +37,9 @@ def dataset(problem: Any, opts: list[Any], seeds: np.ndarray, ckpts: np.ndarray,
               "seeds": np.asarray(seeds).tolist(), **run_cfg}
     ds.attrs.update({**common_attrs("simulation", int(problem.d),
                                     json.dumps(config, default=str), elapsed), **(attrs or {})})
+    if "points_per_decade" in run_cfg:  # streaming runs (full-batch runs are not studies)
+        ds.attrs.update(spec_attrs(problem, opts, {
+            "steps": run_cfg["steps"], "points_per_decade": run_cfg["points_per_decade"],
+            "dtype": run_cfg["dtype"], "seeds": np.asarray(seeds).tolist(), "simulate": True,
+            "theory": False}))
     return ds.isel(config=0) if single else ds

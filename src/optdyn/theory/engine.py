@@ -199,6 +199,7 @@ def run(
         "rtol": rtol,
         "laws": [law.name for law in laws],
         **({"options": opts_all} if opts_all else {}),
+        **({"at": True} if at is not None else {}),
     }
     return curves(problem, opts, ckpts, risk, status=status, n_substeps=n_sub, limits=limits,
                   method=method, threshold=threshold, config=config,
@@ -218,21 +219,38 @@ def run_available(
     """Theory curves for every config of a list that has a theory, NaN for the others.
 
     The result has the same ``config`` coordinate (and labels) as a simulation of the whole list,
-    so that ``optdyn run`` can overlay theory on a mixed experiment (e.g. SGD, signSGD and Adam).
-    With ``method="exact"`` the SGD configs use the exact recursion and the others their ODE.
-    ``attrs["has_theory"]`` lists which configs have a curve.
+    so that ``optdyn run`` and sweeps can overlay theory on a mixed experiment (e.g. SGD, signSGD
+    and Adam). With ``method="exact"`` the SGD configs use the exact recursion and the others
+    their ODE. ``has_theory`` (per config) says which configs have a curve;
+    ``attrs["no_theory"]`` (JSON, label -> reason) says why the others have none.
     """
-    if method not in ("ode", "exact"):
-        raise ConfigError("method", f"expected 'ode' or 'exact', got {method!r}")
-    ok = [i for i, o in enumerate(optimizers) if law_for(o, problem, "ode") is not None]
+    if method not in METHODS:
+        raise ConfigError("method", f"expected one of {METHODS}, got {method!r}")
+    reasons: dict[int, str] = {}
+    chosen: dict[int, str] = {}
+    for i, o in enumerate(optimizers):
+        for meth in (("exact", "ode") if method == "exact" else (method,)):
+            law = law_for(o, problem, meth)
+            if law is None:
+                continue
+            try:
+                law.check(problem, o, f"optimizer[{i}]")
+            except ConfigError as e:
+                reasons[i] = str(e)
+                break
+            chosen[i] = meth
+            break
+        else:
+            reasons.setdefault(i, f"no {method} theory for {type(o).__name__} on "
+                               f"{type(problem).__name__}")
     parts = []
-    for meth in ("exact", "ode"):
-        idx = [i for i in ok if (meth == "exact") == (
-            method == "exact" and law_for(optimizers[i], problem, "exact") is not None)]
-        if idx:
-            part = run(problem, [optimizers[i] for i in idx], steps, meth,
-                       points_per_decade=points_per_decade, **kwargs)
-            parts.append(part.assign_coords(config=idx))
+    for meth in dict.fromkeys(chosen.values()):
+        idx = [i for i, m in chosen.items() if m == meth]
+        part = run(problem, [optimizers[i] for i in idx], steps, meth,
+                   points_per_decade=points_per_decade, **kwargs)
+        if "config" not in part.dims:
+            part = part.expand_dims("config")
+        parts.append(part.assign_coords(config=idx))
     full = np.arange(len(optimizers))
     if parts:
         ds = xr.concat(parts, dim="config", coords="minimal", compat="override")
@@ -241,5 +259,7 @@ def run_available(
         ds = xr.Dataset(coords={"config": full, "step": checkpoint_steps(steps,
                                                                            points_per_decade)})
     ds = ds.assign_coords(label=("config", [o.label() for o in optimizers]))
-    ds.attrs["has_theory"] = json.dumps([i in ok for i in full])
+    ds["has_theory"] = ("config", np.asarray([i in chosen for i in full]))
+    ds.attrs["has_theory"] = json.dumps([i in chosen for i in full])
+    ds.attrs["no_theory"] = json.dumps({optimizers[i].label(): r for i, r in reasons.items()})
     return ds

@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from optdyn._core.results import RISK_CONVENTION, common_attrs, mark_divergence, step_coords
+from optdyn._core.results import (
+    RISK_CONVENTION,
+    common_attrs,
+    mark_divergence,
+    spec_attrs,
+    step_coords,
+)
 
 __all__ = ["curves", "divergence"]
 
@@ -92,4 +98,9 @@ def curves(
     ds.attrs.update(**common_attrs("theory", problem.d, json.dumps(config, default=str),
                                    elapsed), method=method, dtype="float64",
                     regime=json.dumps(regime))
+    if "at" not in config:
+        ds.attrs.update(spec_attrs(problem, opts, {
+            "steps": config["steps"], "points_per_decade": config["points_per_decade"],
+            "simulate": False, "theory": {"method": method, "rtol": config["rtol"],
+                                          **config.get("options", {})}}))
     return ds.isel(config=0) if single else ds
