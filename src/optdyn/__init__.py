@@ -13,8 +13,9 @@ jax.config.update("jax_enable_x64", True)
 
 from optdyn._version import __version__  # noqa: E402
 
-_SUBMODULES = ("analysis", "cli", "config", "errors", "io", "noise", "optimizers", "plot",
-               "problems", "reproduce", "rmt", "schedules", "simulate", "theory")
+_SUBMODULES = ("analysis", "cli", "config", "errors", "grid", "io", "noise", "optimizers",
+               "plot", "problems", "reproduce", "rmt", "schedules", "simulate", "study", "sweep",
+               "theory")
 
 __all__ = ["__version__", *_SUBMODULES]
 

@@ -97,7 +97,8 @@ def build(category: str, value: Any, field: str, context: Mapping[str, Any] | No
     tag = tag_of(category)
     table = dict(value)
     if tag not in table:
-        raise ConfigError(f"{field}.{tag}", f"is required (one of {sorted(REGISTRY.get(category, {}))})")
+        raise ConfigError(f"{field}.{tag}",
+                          f"is required (one of {sorted(REGISTRY.get(category, {}))})")
     name = table.pop(tag)
     target = find(category, name, f"{field}.{tag}")
     params = parameters(target)
@@ -300,7 +301,7 @@ def _check_in(table: Any, category: str, parts: list, field: str) -> None:
     tag = tag_of(category)
     target = find(category, table.get(tag), field)
     params = parameters(target)
-    (key, index), rest = parts[0], parts[1:]
+    (key, _), rest = parts[0], parts[1:]
     if key not in params and key != tag:
         raise ConfigError(field, f"{target.spec_name!r} has no field {key!r}"
                           f"{did_you_mean(key, params)} (fields: {sorted(params)})")

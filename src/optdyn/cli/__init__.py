@@ -1,7 +1,8 @@
 """The ``optdyn`` command line: ``optdyn run EXPERIMENT.toml``, ``optdyn demo``,
 ``optdyn reproduce NAME`` (``--list`` for the names), ``optdyn spectrum ACT N0 N1 M``
 (conjugate-kernel spectra, see :mod:`optdyn.cli.spectrum`), ``optdyn phases`` (the SignSGD/SignSVD
-phase diagram, see :mod:`optdyn.cli.phases`), ``--version``."""
+phase diagram, see :mod:`optdyn.cli.phases`), ``optdyn sweep STUDY.toml`` (a study's grid, see
+:mod:`optdyn.cli.sweep`), ``--version``."""
 
 from __future__ import annotations
 
@@ -23,16 +24,23 @@ def _run_experiment(exp, out_dir: Path | None, progress: bool | None) -> int:
 
     out = out_dir or exp.output_dir
     t0 = time.perf_counter()
-    ds = simulate.run(exp.problem, exp.optimizers, exp.steps, seeds=exp.seeds,
-                      dtype=exp.dtype, points_per_decade=exp.points_per_decade, progress=progress)
-    path = io.save(ds, out / "dataset.nc")
-    print(f"wrote {path}")
-    th = None
+    ds = th = None
+    if exp.simulate:
+        ds = simulate.run(exp.problem, exp.optimizers, exp.steps, seeds=exp.seeds,
+                          dtype=exp.dtype, points_per_decade=exp.points_per_decade,
+                          progress=progress)
+        print(f"wrote {io.save(ds, out / 'dataset.nc')}")
     if exp.theory is not None:
         th = theory.run_available(exp.problem, exp.optimizers, exp.steps, exp.theory,
-                                  points_per_decade=exp.points_per_decade)
+                                  points_per_decade=exp.points_per_decade,
+                                  **exp.theory_options)
         print(f"wrote {io.save(th, out / 'theory.nc')} ({exp.theory} theory for "
               f"{sum(json.loads(th.attrs['has_theory']))} of {len(exp.optimizers)} configs)")
+        for label, why in json.loads(th.attrs.get("no_theory", "{}")).items():
+            print(f"  no theory for {label}: {why}")
+    if ds is None:
+        print(f"{len(exp.optimizers)} theory curves in {time.perf_counter() - t0:.1f} s")
+        return 0
     if exp.figure:
         d = exp.problem.d
         title = f"{exp.name}: d = {d}, {ds.sizes['seed']} seeds, mean and 10-90% band"
@@ -64,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="optdyn", description="Exact high-dimensional dynamics of stochastic optimizers.")
     parser.add_argument("--version", action="version", version=f"optdyn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_run = sub.add_parser("run", help="run an experiment TOML file (dataset + figure)")
-    p_run.add_argument("experiment", type=Path)
+    p_run = sub.add_parser("run", help="run an experiment TOML file, or rerun the spec "
+                           "recorded in a .nc that optdyn wrote (dataset + figure)")
+    p_run.add_argument("experiment", type=Path, help="EXPERIMENT.toml or RESULT.nc")
     p_run.add_argument("--out", type=Path, default=None, help="output folder (overrides the file)")
     p_run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p_demo = sub.add_parser("demo", help="run the headline demo")
@@ -82,9 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     from optdyn.cli import phases as phases_cli
 
     phases_cli.add_parser(sub)
+    from optdyn.cli import sweep as sweep_cli
+
+    sweep_cli.add_parser(sub)
     args = parser.parse_args(argv)
     handlers = {"run": _run, "demo": _demo, "reproduce": _reproduce,
-                "spectrum": rmt_cli.main, "phases": phases_cli.main}
+                "spectrum": rmt_cli.main, "phases": phases_cli.main, "sweep": sweep_cli.main}
     return guarded(handlers[args.command], args)
 
 

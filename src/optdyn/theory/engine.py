@@ -244,13 +244,25 @@ def run_available(
             reasons.setdefault(i, f"no {method} theory for {type(o).__name__} on "
                                f"{type(problem).__name__}")
     parts = []
-    for meth in dict.fromkeys(chosen.values()):
-        idx = [i for i, m in chosen.items() if m == meth]
-        part = run(problem, [optimizers[i] for i in idx], steps, meth,
-                   points_per_decade=points_per_decade, **kwargs)
+
+    def solve(idx: list[int], meth: str) -> None:
+        try:
+            part = run(problem, [optimizers[i] for i in idx], steps, meth,
+                       points_per_decade=points_per_decade, **kwargs)
+        except ConfigError as e:  # a law that refuses a config only when solving it
+            if len(idx) > 1:
+                for i in idx:
+                    solve([i], meth)
+                return
+            reasons[idx[0]] = str(e)
+            del chosen[idx[0]]
+            return
         if "config" not in part.dims:
             part = part.expand_dims("config")
         parts.append(part.assign_coords(config=idx))
+
+    for meth in dict.fromkeys(chosen.values()):
+        solve([i for i, m in chosen.items() if m == meth], meth)
     full = np.arange(len(optimizers))
     if parts:
         ds = xr.concat(parts, dim="config", coords="minimal", compat="override")
