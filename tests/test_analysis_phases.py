@@ -68,20 +68,15 @@ def test_phase_diagram_dataset():
         spot_check(ds, [(1.5, 0.1)], batch_size=8, horizon=100)
 
 
-def test_simulated_diagram_resumes_from_its_checkpoint_and_relabels(tmp_path, monkeypatch):
-    ck = tmp_path / "ph.nc"
+def test_simulated_diagram_resumes_from_its_store_and_relabels(tmp_path):
+    from optdyn import sweep
+
+    store = tmp_path / "ph"
     kw = dict(d=16, batch_sizes=(2,), horizons=(30, 300), sigma=0.0, basis="identity",
-              engine="simulation", seeds=1, lrs_per_decade=2, checkpoint=ck, progress=False)
-    calls = []
-    real = phases.best_rates
-
-    def counted(*a, **k):
-        calls.append(k["engine"])
-        return real(*a, **k)
-
-    monkeypatch.setattr(phases, "best_rates", counted)
+              engine="simulation", seeds=1, lrs_per_decade=2, store=store, progress=False)
     ds = phase_diagram([1.0, 2.0], [0.25], **kw)
-    assert calls == ["simulation"] * 4 and ds.attrs["kind"] == "simulation"
+    st = sweep.status(store)
+    assert (st["points"], st["points_done"]) == (4, 4) and ds.attrs["kind"] == "simulation"
     assert ds.done.values.all() and np.isfinite(ds.risk.values).all()
     # the simulated best risk is the seed-mean minimum over the same rate grid
     p = MatrixRegression.power_law(16, 32, 2.0, 0.25, sigma=0.0, basis="identity",
@@ -94,12 +89,16 @@ def test_simulated_diagram_resumes_from_its_checkpoint_and_relabels(tmp_path, mo
                             horizon=300))
     assert got == pytest.approx(want, rel=1e-6)
     # a second call resumes: no recomputation, the same numbers
-    calls.clear()
     again = phase_diagram([1.0, 2.0], [0.25], **kw)
-    assert calls == []
+    assert set(sweep.Store(store).computed().values()) == {1}
     np.testing.assert_array_equal(again.risk.values, ds.risk.values)
-    with pytest.raises(ConfigError, match="other settings"):
+    with pytest.raises(ConfigError, match="another spec"):
         phase_diagram([1.0, 2.0], [0.25], **{**kw, "sigma": 0.1})
+    # the former checkpoint argument names the same store (warns once)
+    with pytest.warns(FutureWarning, match="store=FOLDER"):
+        old = phase_diagram([1.0, 2.0], [0.25], **{**kw, "store": None,
+                                                   "checkpoint": tmp_path / "ph.nc"})
+    np.testing.assert_array_equal(old.risk.values, ds.risk.values)
     # relabelling over a subset of the (B, T) set follows the signs there
     sub = label_phases(ds, horizons=[300])
     lr300 = ds.log_ratio.sel(horizon=300, batch_size=2).values
@@ -129,7 +128,7 @@ def test_cli_phases(tmp_path, capsys):
     assert cli.main(sim) == 0
     first = xr.load_dataset(tmp_path / "sim" / "phases.nc")
     assert first.attrs["engine"] == "simulation" and "Warning" not in capsys.readouterr().out
-    assert cli.main(sim) == 0  # resumes from phases.nc: the same numbers
+    assert cli.main(sim) == 0  # resumes from its store: the same numbers
     again = xr.load_dataset(tmp_path / "sim" / "phases.nc")
     np.testing.assert_array_equal(again.risk.values, first.risk.values)
     assert parse_grid("0:1:3", "x") == [0.0, 0.5, 1.0]

@@ -260,8 +260,13 @@ def _check_values(study: Study) -> None:
             for path, vals in zip(dim.fields, dim.values, strict=True):
                 spec = set_path(spec, path, vals[i])
             if any(f.startswith("problem") for f in dim.fields):
+                if not isinstance(spec["problem"], Mapping):
+                    raise ConfigError(f"sweep.{dim.fields[0]}", "problem values must be tables")
                 build("problem", spec["problem"], "problem")
             if any(f.startswith("optimizer") for f in dim.fields):
+                if not isinstance(spec["optimizer"], list) or not spec["optimizer"]:
+                    raise ConfigError(f"sweep.{dim.fields[0]}", "optimizer values must be "
+                                      "non-empty lists of tables")
                 for j, o in enumerate(spec["optimizer"]):
                     build("optimizer", o, f"optimizer[{j}]")
             for f in dim.fields:

@@ -280,10 +280,7 @@ def check_path(spec: dict, path: str, categories: Mapping[str, str],
         raise ConfigError(f"sweep.{path}", f"unknown field {head!r}"
                           f"{did_you_mean(head, allowed_top)} (expected one of "
                           f"{sorted(allowed_top)})")
-    if len(parts) == 1:
-        if head in categories:
-            raise ConfigError(f"sweep.{path}", "name a field of the table, e.g. "
-                              f"{head}.{'lr' if head == 'optimizer' else 'seed'}")
+    if len(parts) == 1:  # a run setting, or a whole table (list of tables) replaced
         return
     node = spec.get(head)
     nodes = node if isinstance(node, list) else [node]

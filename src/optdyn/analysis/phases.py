@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import math
-import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,17 +36,18 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from optdyn._core import io
 from optdyn._core.deprecation import warn_moved
 from optdyn._core.errors import ConfigError
+from optdyn._core.spec import build, to_spec
 from optdyn.analysis.tuning import grid_minimum
 from optdyn.optimizers import SignSGD, SignSVD, resolve_key
 from optdyn.problems import MatrixRegression
+from optdyn.study import Study, parse_study
 from optdyn.theory.laws.matrix import MatrixSignSGDLaw, SignSVDLaw
 from optdyn.theory.matrix_profiles import a_B, f_B
 
 __all__ = ["OPTIMIZERS", "LABELS", "ENGINES", "lr_grid", "best_rates", "phase_diagram",
-           "label_phases", "spot_check", "candidate_lines"]
+           "phase_study", "label_phases", "spot_check", "candidate_lines"]
 
 OPTIMIZERS = ("signsgd", "signsvd")
 ENGINES = ("ode", "simulation")
@@ -119,6 +120,16 @@ def _optimizers(problem: MatrixRegression, method: str, lrs: Sequence[float],
     return [_OPT[method](float(g), batch_size=batch_size, **kw) for g in lrs]
 
 
+def _best(grid: np.ndarray, steps: np.ndarray, all_risk: np.ndarray,
+          horizons: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(min_lr R(T), argmin lr) at each horizon from risks (lr, step); non-finite = inf."""
+    idx = [int(np.argmin(np.abs(steps - t))) for t in horizons]
+    risk = all_risk[: len(grid), idx]  # (lr, T)
+    risk = np.where(np.isfinite(risk), risk, np.inf)
+    best, _ = grid_minimum(risk, axis=0)
+    return risk[best, np.arange(len(idx))], grid[best]
+
+
 def best_rates(problem: MatrixRegression, method: Any, batch_size: int,
                horizons: Sequence[int], per_decade: int = 4, *, engine: str = "ode",
                seeds: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -135,17 +146,49 @@ def best_rates(problem: MatrixRegression, method: Any, batch_size: int,
     grid = lr_grid(problem, method, batch_size, tmax, per_decade)
     opts = _optimizers(problem, method, grid, batch_size, engine)
     if engine == "ode":
-        ds = theory.run(problem, opts, tmax, points_per_decade=20)
-        steps, all_risk = ds.step.values, ds.risk.values
-    else:
-        sim = simulate.run(problem, opts, tmax, seeds=seeds, points_per_decade=20,
-                           progress=False)
-        steps, all_risk = sim.step.values, sim.risk.mean("seed").values
-    idx = [int(np.argmin(np.abs(steps - t))) for t in horizons]
-    risk = all_risk[:, idx]  # (lr, T)
-    risk = np.where(np.isfinite(risk), risk, np.inf)
-    best, _ = grid_minimum(risk, axis=0)
-    return risk[best, np.arange(len(idx))], grid[best]
+        ds = theory.run(problem, opts, tmax, points_per_decade=_PPD)
+        return _best(grid, ds.step.values, ds.risk.values, horizons)
+    sim = simulate.run(problem, opts, tmax, seeds=seeds, points_per_decade=_PPD, progress=False)
+    return _best(grid, sim.step.values, sim.risk.mean("seed").values, horizons)
+
+
+_PPD = 20  # checkpoints per decade of each curve the horizons are read from
+
+
+def phase_study(alphas: Sequence[float], betas: Sequence[float], *, d: int, m: int,
+                batch_sizes: Sequence[int], horizons: Sequence[int], sigma: float,
+                lrs_per_decade: int, seed: int, basis: str, engine: str, seeds: int
+                ) -> tuple[Study, list[tuple[int, int, int, int, np.ndarray]]]:
+    """The study behind a phase diagram, and what each of its cases is.
+
+    One case per valid (alpha, beta), method and batch size: the problem with those exponents
+    and the method's learning-rate grid (:func:`lr_grid`) as its optimizer list. Returns the
+    study (swept over ``cases``) and, per case, its (method, alpha, beta, batch size) indices
+    and rate grid.
+    """
+    cases, meta = [], []
+    for ia, a in enumerate(alphas):
+        for ib, b in enumerate(betas):
+            if 2 * a + 2 * b <= 1:
+                continue
+            prob_spec = {"kind": "matrix_regression", "d": d, "m": m,
+                         "eigenvalues": {"kind": "power_law", "alpha": float(a)},
+                         "target": {"kind": "power_law", "beta": float(b)},
+                         "sigma": sigma, "basis": basis, "basis_seed": seed, "seed": seed}
+            prob = build("problem", prob_spec, "problem")
+            for im, meth in enumerate(OPTIMIZERS):
+                for jb, bsz in enumerate(batch_sizes):
+                    grid = lr_grid(prob, meth, bsz, max(horizons), lrs_per_decade)
+                    opts = [to_spec(o) for o in _optimizers(prob, meth, grid, bsz, engine)]
+                    cases.append({"problem": to_spec(prob), "optimizer": opts})
+                    meta.append((im, ia, ib, jb, grid))
+    if not cases:
+        raise ConfigError("alphas", "no (alpha, beta) with 2 alpha + 2 beta > 1")
+    raw = {"name": "phase-diagram", "steps": int(max(horizons)), "points_per_decade": _PPD,
+           "problem": cases[0]["problem"], "optimizer": cases[0]["optimizer"],
+           "seeds": int(seeds), "simulate": engine == "simulation",
+           "theory": False if engine == "simulation" else "ode", "sweep": {"cases": cases}}
+    return parse_study(raw, max_points=None), meta
 
 
 def phase_diagram(
@@ -163,10 +206,16 @@ def phase_diagram(
     basis: str = "haar",
     engine: str = "ode",
     seeds: int = 2,
+    store: str | Path | None = None,
+    executor: Any = "inline",
+    workers: int | None = None,
     checkpoint: str | Path | None = None,
     progress: bool | None = None,
 ) -> xr.Dataset:
     """Best constant-rate risks of SignSGD and SignSVD over an (alpha, beta) grid, and labels.
+
+    The diagram is a sweep (:mod:`optdyn.sweep`) over the cases of :func:`phase_study`: it runs
+    on any executor and, with a ``store``, resumes where an interrupted run stopped.
 
     Args:
         alphas, betas: grid of exponents (lambda_j = j^(-2 alpha), target j^(-beta)); points
@@ -187,17 +236,22 @@ def phase_diagram(
             simulated over the rate grid, ``seeds`` seeds: valid in every regime, minutes per
             point at d = 128).
         seeds: simulation seeds per rate (``engine="simulation"`` only).
-        checkpoint: a netCDF path written after every (alpha, beta) point; a later call with the
-            same settings resumes from it (nothing is lost when a long run is interrupted).
-        progress: print one line per point (default: when stderr is a terminal).
+        store: the sweep's store folder (kept; a later call with the same settings resumes
+            from it, one with other settings is refused). None: a temporary folder.
+        executor, workers: where the cases run (:func:`optdyn.sweep.run`; default inline).
+        checkpoint: former name of ``store`` (a ``.nc`` path; warns once; the folder of that
+            name without the suffix is the store).
+        progress: the sweep's progress display (default: a bar on a terminal, lines elsewhere).
 
     Returns:
         Dataset with ``risk`` and ``best_lr`` (optimizer, alpha, beta, batch_size, horizon),
         ``log_ratio`` = log R_SignSGD - log R_SignSVD, ``label`` (alpha, beta) in {-1, 0, 1}
         (``attrs["labels"]`` names them), ``edge`` (the best rate sat at a grid end), ``done``
-        (the point was computed), and attrs with the settings, the candidate lines and the
-        elapsed time.
+        (the point was computed), and attrs with the settings, the candidate lines, the
+        study's spec and the elapsed time.
     """
+    from optdyn import sweep
+
     alphas = np.asarray(alphas, float)
     betas = np.asarray(betas, float)
     if alphas.ndim != 1 or betas.ndim != 1 or alphas.size == 0 or betas.size == 0:
@@ -214,50 +268,38 @@ def phase_diagram(
         raise ConfigError("batch_sizes", f"SignSVD's template needs B < m = {m}")
     if sorted(hs) != hs or hs[0] < 1:
         raise ConfigError("horizons", "must be increasing positive step counts")
-    show = sys.stderr.isatty() if progress is None else progress
+    if checkpoint is not None:
+        warn_moved("phase_diagram(checkpoint=FILE.nc)", "phase_diagram(store=FOLDER)")
+        store = store or Path(checkpoint).with_suffix("")
+    seeds = int(seeds) if engine == "simulation" else 1
     settings = json.dumps(dict(alphas=alphas.tolist(), betas=betas.tolist(), d=d, m=m,
                                batch_sizes=bs, horizons=hs, sigma=sigma,
                                lrs_per_decade=lrs_per_decade, seed=seed, basis=basis,
-                               engine=engine, seeds=int(seeds) if engine == "simulation" else 0))
+                               engine=engine, seeds=seeds if engine == "simulation" else 0))
+    study, meta = phase_study(alphas, betas, d=d, m=m, batch_sizes=bs, horizons=hs,
+                              sigma=sigma, lrs_per_decade=lrs_per_decade, seed=seed,
+                              basis=basis, engine=engine, seeds=seeds)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = sweep.run(study, Path(store) if store is not None else Path(tmp) / "store",
+                        executor=executor, workers=workers, resume=True, points_per_batch=64,
+                        progress=progress)
     shape = (len(OPTIMIZERS), alphas.size, betas.size, len(bs), len(hs))
     risk = np.full(shape, np.nan)
     lr = np.full(shape, np.nan)
     edge = np.zeros(shape, bool)
-    done = np.zeros(shape[1:3], bool)
-    before = 0.0
-    if checkpoint is not None and Path(checkpoint).exists():
-        with xr.open_dataset(checkpoint) as old:
-            if _same_engine_name(old.attrs.get("settings", "")) != settings:
-                raise ConfigError("checkpoint", f"{checkpoint} was written with other settings; "
-                                  "remove it or choose another path")
-            risk, lr = old.risk.values.copy(), old.best_lr.values.copy()
-            edge, done = old.edge.values.astype(bool), old.done.values.astype(bool)
-            before = float(old.attrs["elapsed_s"])
-    t0 = time.perf_counter()
-    for ia, a in enumerate(alphas):
-        for ib, b in enumerate(betas):
-            if 2 * a + 2 * b <= 1 or done[ia, ib]:
-                continue
-            prob = _problem(a, b, d, m, sigma, seed, basis)
-            for im, meth in enumerate(OPTIMIZERS):
-                for jb, bsz in enumerate(bs):
-                    r, g = best_rates(prob, meth, bsz, hs, lrs_per_decade, engine=engine,
-                                      seeds=seeds)
-                    grid = lr_grid(prob, meth, bsz, max(hs), lrs_per_decade)
-                    risk[im, ia, ib, jb], lr[im, ia, ib, jb] = r, g
-                    edge[im, ia, ib, jb] = (g <= grid[0]) | (g >= grid[-1])
-            done[ia, ib] = True
-            if checkpoint is not None:
-                part = _dataset(alphas, betas, bs, hs, risk, lr, edge, done, tie,
-                                before + time.perf_counter() - t0)
-                part.attrs.update(settings=settings)
-                io.save(part, checkpoint)
-            if show:
-                print(f"phases: alpha={a:.3g} beta={b:.3g} done "
-                      f"({int(done.sum())} points, {time.perf_counter() - t0:.0f} s)",
-                      file=sys.stderr, flush=True)
-    ds = _dataset(alphas, betas, bs, hs, risk, lr, edge, done, tie,
-                  before + time.perf_counter() - t0)
+    cases_done = np.zeros(shape[1:3], int)
+    curves = out["risk"].mean("seed") if engine == "simulation" else out["theory_risk"]
+    steps = out.step.values
+    for case, (im, ia, ib, jb, grid) in enumerate(meta):
+        if not bool(out["done"].values[case]):
+            continue
+        r, g = _best(grid, steps, curves.values[case], hs)
+        risk[im, ia, ib, jb], lr[im, ia, ib, jb] = r, g
+        edge[im, ia, ib, jb] = (g <= grid[0]) | (g >= grid[-1])
+        cases_done[ia, ib] += 1
+    done = cases_done == len(OPTIMIZERS) * len(bs)
+    ds = _dataset(alphas, betas, bs, hs, risk, lr, edge, done, tie, time.perf_counter() - t0)
     method = ("template (optdyn.theory.laws.matrix)" if engine == "ode" else
               f"simulation (optdyn.simulate, {int(seeds)} seeds, seed-mean risk)")
     regime = ({"signsgd": MatrixSignSGDLaw.regime, "signsvd": SignSVDLaw.regime}
@@ -268,19 +310,9 @@ def phase_diagram(
         seeds=int(seeds) if engine == "simulation" else 0, d=d, m=m, sigma=sigma, basis=basis,
         tie=tie, seed=seed, lrs_per_decade=lrs_per_decade, settings=settings,
         labels=json.dumps({str(k): v for k, v in LABELS.items()}),
-        candidate_lines=json.dumps(candidate_lines()), regime=json.dumps(regime))
+        candidate_lines=json.dumps(candidate_lines()), regime=json.dumps(regime),
+        study=json.dumps(study.document()))
     return ds
-
-
-def _same_engine_name(settings: str) -> str:
-    """Checkpoint settings with the engine's former name ``"template"`` read as ``"ode"``."""
-    try:
-        old = json.loads(settings)
-    except ValueError:
-        return settings
-    if old.get("engine") == "template":
-        old["engine"] = "ode"
-    return json.dumps(old)
 
 
 def _dataset(alphas: np.ndarray, betas: np.ndarray, bs: list[int], hs: list[int],

@@ -1,7 +1,7 @@
 """``optdyn phases``: the (alpha, beta) phase diagram of SignSGD against SignSVD from the shell.
 
 Computes :func:`optdyn.analysis.phases.phase_diagram` on a grid (template theory, or with
-``--engine simulation`` the simulation itself, resumable through ``phases.nc`` in the output
+``--engine simulation`` the simulation itself, a sweep resumable from ``store/`` in the output
 folder), optionally spot-checks sampled points by simulation, and writes ``phases.nc`` (the
 Dataset), ``phases.png`` (the map with the candidate lines) and ``phases.md`` (the settings, the
 label counts and the spot checks).
@@ -52,7 +52,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("ode", "template", "simulation"), default="ode",
                    help="ode: the template theory through theory.run (default; 'template' is its "
                         "former name); simulation: direct simulation (any regime; minutes per "
-                        "point; resumes from OUT/phases.nc when interrupted)")
+                        "point; resumes from OUT/store when interrupted)")
     p.add_argument("--seeds", type=int, default=2, help="simulation seeds (--engine simulation)")
     p.add_argument("--lrs-per-decade", type=int, default=4,
                    help="density of each method's learning-rate grid")
@@ -61,6 +61,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="simulate this many sampled points (d >= 256, m >= 2d, 3 seeds)")
     p.add_argument("--spot-batch", type=int, default=16)
     p.add_argument("--spot-horizon", type=int, default=1000)
+    p.add_argument("--executor", default="inline", choices=("inline", "local", "dask"),
+                   help="where the map's cases run (default inline: this process; local: "
+                        "worker processes; dask: a LocalCluster)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes for --executor local or dask")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("phases_output"))
     p.add_argument("--no-progress", action="store_true")
@@ -88,7 +93,8 @@ def _main(args: argparse.Namespace) -> int:
                        sigma=args.sigma, tie=args.tie, seed=args.seed, basis=args.basis,
                        engine=args.engine, seeds=args.seeds,
                        lrs_per_decade=args.lrs_per_decade,
-                       checkpoint=out / "phases.nc" if args.engine == "simulation" else None,
+                       store=out / "store" if args.engine == "simulation" else None,
+                       executor=args.executor, workers=args.workers,
                        progress=progress)
     spots = None
     if args.spot_checks > 0:

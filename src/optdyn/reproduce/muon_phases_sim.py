@@ -6,8 +6,9 @@ K is axis-aligned (docs/theory/muon.md section 2.3), and it wins at long horizon
 is noiseless, a regime where SignSVD's template fails (docs/muon.md, A1). This figure maps that
 regime with the simulation engine itself (:func:`optdyn.analysis.phases.phase_diagram` with
 ``engine="simulation"``) at d and 2d, labelled over two (B, T) sets, since what the paper's
-"uniformly" ranges over is not known (docs/theory/muon.md section 3.2). Each map is its own
-checkpoint: an interrupted run resumes where it stopped.
+"uniformly" ranges over is not known (docs/theory/muon.md section 3.2). Each map is a sweep with
+its own store (``muon-phases-sim-d64/`` ...) run on local worker processes (:data:`EXECUTOR`):
+an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -23,18 +24,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from optdyn import io  # noqa: E402
 from optdyn.analysis.phases import LABELS, label_phases, phase_diagram  # noqa: E402
 from optdyn.plot.curves import save_figure  # noqa: E402
 from optdyn.plot.phases import PHASE_COLORS, phase_map  # noqa: E402
 from optdyn.reproduce import figure, write_caption  # noqa: E402
 
-__all__ = ["SETTINGS", "LONG", "SPOTS", "simulated_maps", "spot_points"]
+__all__ = ["EXECUTOR", "SETTINGS", "LONG", "SPOTS", "simulated_maps", "spot_points"]
 
 SETTINGS = dict(batch_sizes=(1, 4, 16), horizons=(100, 300, 1000, 3000, 10_000), sigma=0.0,
                 basis="identity", engine="simulation", seeds=2, lrs_per_decade=2)
 _ALPHAS = (0.5, 1.0, 1.5, 2.0)
 _BETAS = (0.0, 0.25, 0.5, 1.0, 2.0)
 LONG = (1000, 3000, 10_000)  # the long-horizon criterion
+EXECUTOR = dict(executor="local", workers=None)  # where the maps' cases run
 _DIMS = (64, 128)
 SPOTS = ((1.5, 0.0), (1.0, 0.25), (2.0, 0.0))  # checked at d = 256, m = 512, 3 seeds
 # the SignSVD-favoured / trade-off boundary read off the measured maps (docs/muon.md), drawn for
@@ -43,20 +46,29 @@ _FOUND = {"β = α (found: SignSVD-favoured above)": lambda a: a}
 
 
 def simulated_maps(out: Path, dims: tuple[int, ...] = _DIMS) -> dict[int, xr.Dataset]:
-    """The simulated diagrams at each d (m = 2d), resumed from ``out/muon-phases-sim-d{d}.nc``."""
-    return {d: phase_diagram(_ALPHAS, _BETAS, d=d, checkpoint=out / f"muon-phases-sim-d{d}.nc",
-                             progress=True, **SETTINGS) for d in dims}
+    """The simulated diagrams at each d (m = 2d), resumed from the store
+    ``out/muon-phases-sim-d{d}`` and written to ``out/muon-phases-sim-d{d}.nc``."""
+    maps = {}
+    for d in dims:
+        maps[d] = phase_diagram(_ALPHAS, _BETAS, d=d, store=out / f"muon-phases-sim-d{d}",
+                                progress=None, **SETTINGS, **EXECUTOR)
+        io.save(maps[d], out / f"muon-phases-sim-d{d}.nc")
+    return maps
 
 
 def spot_points(out: Path, points: tuple[tuple[float, float], ...] = SPOTS, d: int = 256
                 ) -> dict[tuple[float, float], xr.Dataset]:
     """Single points of the map simulated at d (m = 2d) with 3 seeds (docs/theory/muon.md section
     3.2, the checks by simulation), each resumed from
-    ``out/muon-phases-sim-d{d}-a{alpha}-b{beta}.nc``."""
+    the store ``out/muon-phases-sim-d{d}-a{alpha}-b{beta}``."""
     kw = {**SETTINGS, "seeds": 3}
-    return {(a, b): phase_diagram([a], [b], d=d, progress=True, **kw,
-                                  checkpoint=out / f"muon-phases-sim-d{d}-a{a:g}-b{b:g}.nc")
-            for a, b in points}
+    spots = {}
+    for a, b in points:
+        name = f"muon-phases-sim-d{d}-a{a:g}-b{b:g}"
+        spots[a, b] = phase_diagram([a], [b], d=d, progress=None, **kw, **EXECUTOR,
+                                    store=out / name)
+        io.save(spots[a, b], out / f"{name}.nc")
+    return spots
 
 
 def _table(ds: xr.Dataset, full: xr.DataArray, long: xr.DataArray) -> list[str]:
@@ -149,6 +161,6 @@ def muon_phases_sim(out: Path) -> list[Path]:
     lines += ["", "Candidate lines drawn: " + "; ".join(json.loads(
         maps[d1].attrs["candidate_lines"])) + " (docs/theory/muon.md section 2.7 [I]).",
               f"Wall time of this call {time.perf_counter() - t0:.0f} s (resumed from the "
-              "checkpoints where they exist)."]
+              "sweep stores where they exist)."]
     paths.append(write_caption(out, "muon-phases-sim", "Phases by simulation", lines))
     return paths

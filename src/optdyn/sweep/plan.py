@@ -31,8 +31,9 @@ class Batch:
 
 
 def plan(study: Study, points_per_batch: int = 16) -> list[Batch]:
-    """The batches of a study: points grouped by everything but their optimizers (one problem
-    per batch), in grid order, at most ``points_per_batch`` points each."""
+    """The batches of a study: points grouped by everything but their optimizers' settings (one
+    problem and one number of optimizers per batch), in grid order, at most
+    ``points_per_batch`` points each."""
     if isinstance(points_per_batch, bool) or not isinstance(points_per_batch, int) or \
             points_per_batch < 1:
         raise ConfigError("points_per_batch", f"must be a positive integer, got "
@@ -40,7 +41,8 @@ def plan(study: Study, points_per_batch: int = 16) -> list[Batch]:
     groups: dict[str, list[tuple[int, dict]]] = {}
     for p in range(study.grid.size):
         spec = study.point_spec(p)
-        key = canonical_json({k: v for k, v in spec.items() if k != "optimizer"})
+        key = canonical_json({**{k: v for k, v in spec.items() if k != "optimizer"},
+                              "n_optimizers": len(spec["optimizer"])})
         groups.setdefault(key, []).append((p, spec))
     out = []
     for members in groups.values():
