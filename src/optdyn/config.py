@@ -11,8 +11,7 @@ Example (``optdyn run experiment.toml``)::
 
     [problem]
     kind = "linear_regression"
-    d = 500
-    spectrum = { kind = "power_law", alpha = 0.75 }   # isotropic | power_law | toeplitz
+    eigenvalues = { kind = "power_law", d = 500, alpha = 0.75 }   # isotropic | power_law
     basis = "haar"                                    # identity | haar
     basis_seed = 0
     theta_star = { kind = "power_law", beta = 0.75 }  # power_law | random | zeros

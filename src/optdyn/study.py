@@ -8,6 +8,7 @@ A study file (``optdyn run STUDY.toml``, ``optdyn sweep STUDY.toml``)::
     points_per_decade = 10
     dtype = "float32"
     simulate = true           # false: theory only
+    stack = 8                 # configs per compiled simulation stack (fixes the float32 bits)
     theory = "mean-field"     # false | true ("ode") | "ode" | "exact" | "mean-field" |
                               # "conjecture" | { method = "mean-field", n_mc = 8 }
 
@@ -67,7 +68,7 @@ from optdyn.grid import Grid, grid_from_spec
 __all__ = ["RUN_KEYS", "Study", "load_study", "optimizer_objects", "parse_study",
            "point_objects"]
 
-RUN_KEYS = {"steps", "seeds", "points_per_decade", "dtype", "theory", "simulate"}
+RUN_KEYS = {"steps", "seeds", "points_per_decade", "dtype", "theory", "simulate", "stack"}
 TOP_KEYS = RUN_KEYS | {"name", "problem", "optimizer", "sweep", "output"}
 THEORY_METHODS = ("ode", "exact", "mean-field", "conjecture")
 CATEGORIES = {"problem": "problem", "optimizer": "optimizer"}
@@ -221,6 +222,7 @@ def parse_study(raw: Mapping[str, Any], *, max_points: int | None = 1_000_000) -
         "dtype": raw.get("dtype", "float32"),
         "simulate": raw.get("simulate", True),
         "theory": _theory(raw.get("theory", False)),
+        "stack": _int("stack", raw.get("stack", 8)),
     }
     if spec["dtype"] not in ("float32", "float64"):
         raise ConfigError("dtype", f"expected 'float32' or 'float64', got {spec['dtype']!r}")

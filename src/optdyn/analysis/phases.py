@@ -166,7 +166,7 @@ def phase_study(alphas: Sequence[float], betas: Sequence[float], *, d: int, m: i
     study (swept over ``cases``) and, per case, its (method, alpha, beta, batch size) indices
     and rate grid.
     """
-    cases, meta = [], []
+    cases, meta, widest = [], [], 1
     for ia, a in enumerate(alphas):
         for ib, b in enumerate(betas):
             if 2 * a + 2 * b <= 1:
@@ -182,11 +182,12 @@ def phase_study(alphas: Sequence[float], betas: Sequence[float], *, d: int, m: i
                     opts = [to_spec(o) for o in _optimizers(prob, meth, grid, bsz, engine)]
                     cases.append({"problem": to_spec(prob), "optimizer": opts})
                     meta.append((im, ia, ib, jb, grid))
+                    widest = max(widest, len(grid))
     if not cases:
         raise ConfigError("alphas", "no (alpha, beta) with 2 alpha + 2 beta > 1")
     raw = {"name": "phase-diagram", "steps": int(max(horizons)), "points_per_decade": _PPD,
            "problem": cases[0]["problem"], "optimizer": cases[0]["optimizer"],
-           "seeds": int(seeds), "simulate": engine == "simulation",
+           "seeds": int(seeds), "simulate": engine == "simulation", "stack": widest,
            "theory": False if engine == "simulation" else "ode", "sweep": {"cases": cases}}
     return parse_study(raw, max_points=None), meta
 

@@ -50,7 +50,9 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,6 +61,7 @@ import xarray as xr
 from optdyn._core.deprecation import moved_attribute
 from optdyn._core.errors import ConfigError
 from optdyn._core.grid import checkpoint_steps
+from optdyn._core.spec import to_spec
 from optdyn._version import __version__
 from optdyn.analysis import fits
 from optdyn.analysis.tuning import grid_minimum, parabola_vertex
@@ -167,21 +170,24 @@ def _make(kind: str, lr: float, schedule: str, total: int, decay_fraction: float
 
 def _evaluate(problem: LinearRegression, kind: str, opts: list[Any], horizon: int,
               chunk: int, rtol: float) -> tuple[np.ndarray, np.ndarray]:
-    """Theory loss P = R + F_0 of ``opts`` at every checkpoint: batched ``theory.run`` calls of
-    exactly ``chunk`` configs (padded), so that compiled code is reused across calls."""
-    from optdyn import theory
+    """Theory loss P = R + F_0 of ``opts`` at every checkpoint: a sweep (:mod:`optdyn.sweep`)
+    whose cases are chunks of exactly ``chunk`` configs (the last padded), one batch each, so
+    that compiled code is reused across calls."""
+    from optdyn import sweep
 
-    out = []
-    steps = None
-    for lo in range(0, len(opts), chunk):
-        part = opts[lo:lo + chunk]
-        n = len(part)
-        part = part + [part[-1]] * (chunk - n)
-        ds = theory.run(problem, part, int(horizon), method=_METHOD[kind],
-                        points_per_decade=_PPD, rtol=rtol)
-        out.append(ds["loss"].values[:n])
-        steps = ds["step"].values
-    return np.concatenate(out, axis=0), steps
+    n = len(opts)
+    specs = [to_spec(o, "optimizer") for o in opts]
+    specs += [specs[-1]] * (-n % chunk)
+    cases = [{"optimizer": specs[lo:lo + chunk]} for lo in range(0, len(specs), chunk)]
+    study = {"name": "scaling-lr-search", "steps": int(horizon), "points_per_decade": _PPD,
+             "simulate": False, "theory": {"method": _METHOD[kind], "rtol": rtol},
+             "problem": to_spec(problem, "problem"), "optimizer": cases[0]["optimizer"],
+             "sweep": {"cases": cases}}
+    with tempfile.TemporaryDirectory() as tmp:
+        ds = sweep.run(study, Path(tmp) / "store", executor="inline", points_per_batch=1,
+                       progress=False)
+    loss = ds["theory_loss"].values.reshape(-1, ds.sizes["step"])[:n]
+    return loss, ds["step"].values
 
 
 def _at_steps(loss: np.ndarray, ck: np.ndarray, steps: np.ndarray) -> np.ndarray:

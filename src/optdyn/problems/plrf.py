@@ -52,6 +52,7 @@ import scipy.linalg
 
 from optdyn._core.errors import ConfigError
 from optdyn._core.registry import register
+from optdyn._core.spec import remember, to_spec
 from optdyn.noise import Gaussian
 from optdyn.problems.base import Problem
 from optdyn.problems.linear_regression import LinearRegression
@@ -215,6 +216,7 @@ class PowerLawRandomFeatures(Problem):
             kw = dict(covariance=self.K, theta_star=self.theta_opt, theta0=self.theta0,
                       noise=self.noise)
             out = ReducedPLRF(source=self, **kw) if stream == "features" else LinearRegression(**kw)
+            remember(out, {"kind": "plrf_reduced", "problem": to_spec(self), "stream": stream})
             self._reduced[stream] = out  # type: ignore[attr-defined]
         return self._reduced[stream]  # type: ignore[attr-defined]
 
@@ -343,3 +345,13 @@ class ReducedPLRF(LinearRegression):
     def rotate(self, arrays: dict, x: jax.Array) -> jax.Array:
         """Features z = W^T x."""
         return PowerLawRandomFeatures.rotate(arrays, x)
+
+
+@register("problem", "plrf_reduced", problem="problem")
+def reduced_plrf(problem: PowerLawRandomFeatures, stream: str = "features") -> LinearRegression:
+    """The reduction of a PLRF given by its spec (``{ kind = "plrf_reduced", problem = { kind =
+    "plrf", v = ..., d = ..., alpha = ..., beta = ... }, stream = "gaussian" }``): what
+    :meth:`PowerLawRandomFeatures.reduce` returns, and the spec it records."""
+    if not isinstance(problem, PowerLawRandomFeatures):
+        raise ConfigError("problem", "expected a { kind = \"plrf\", ... } table")
+    return problem.reduce(stream)

@@ -6,13 +6,15 @@ one structure, so a learning-rate or momentum grid is one compiled call), and ru
 simulation (:func:`optdyn.simulate.run`, the same seeds for every point: common random numbers)
 and the theory (:func:`optdyn.theory.run_available`, NaN where a config has no theory). The
 sample stream depends only on the seeds, the theory integrates each config on its own, and the
-simulation runs configs in stacks of a fixed width (:data:`STACK`; XLA picks its float32 kernels
-by the stack's width, see ``stack`` of :func:`optdyn.simulate.run`), so results do not depend on
-how a grid is cut into batches nor on the worker that runs it: they agree to the bit.
+simulation runs configs in stacks of a fixed width (the study's ``stack``, default 8; XLA picks
+its float32 kernels by the stack's width, see ``stack`` of :func:`optdyn.simulate.run`), so
+results do not depend on how a grid is cut into batches nor on the worker that runs it: they
+agree to the bit.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from typing import Any
@@ -20,16 +22,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from optdyn._core.spec import canonical_json
-from optdyn.study import optimizer_objects, point_objects
+from optdyn._core.spec import build, canonical_json
+from optdyn.study import optimizer_objects
 
-__all__ = ["STACK", "run_batch"]
-
-#: configs per compiled stack in a sweep's simulations (the last stack padded)
-STACK = 8
+__all__ = ["run_batch"]
 
 SIM_VARS = ("risk", "diverged", "diverged_step")
-THEORY_VARS = {"risk": "theory_risk", "diverged": "theory_diverged",
+THEORY_VARS = {"risk": "theory_risk", "loss": "theory_loss", "diverged": "theory_diverged",
                "diverged_step": "theory_diverged_step", "limit_risk": "limit_risk",
                "critical_lr": "critical_lr", "has_theory": "has_theory"}
 
@@ -47,6 +46,12 @@ def _split(ds: xr.Dataset, names: dict[str, str], n_points: int, n_opt: int) -> 
     return out
 
 
+@functools.lru_cache(maxsize=4)
+def _problem(spec_json: str) -> Any:
+    """A process's problems, built once per spec (batches of one problem follow each other)."""
+    return build("problem", json.loads(spec_json), "problem")
+
+
 def run_batch(task: dict[str, Any]) -> xr.Dataset:
     """The Dataset of one batch: ``task = {"points": [...], "specs": [...]}`` (point specs that
     share their problem and run settings, see :func:`optdyn.study.Study.point_spec`).
@@ -61,7 +66,8 @@ def run_batch(task: dict[str, Any]) -> xr.Dataset:
     t0 = time.perf_counter()
     specs, points = task["specs"], list(task["points"])
     base = specs[0]
-    problem, first = point_objects(base)
+    problem = _problem(canonical_json(base["problem"]))
+    first = optimizer_objects(base)
     opts = [first] + [optimizer_objects(s) for s in specs[1:]]
     n_p, n_o = len(specs), len(first)
     flat = [o for group in opts for o in group]
@@ -71,7 +77,7 @@ def run_batch(task: dict[str, Any]) -> xr.Dataset:
     steps, ppd = base["steps"], base["points_per_decade"]
     if base["simulate"]:
         sim = simulate.run(problem, flat, steps, seeds=base["seeds"], dtype=base["dtype"],
-                           points_per_decade=ppd, progress=False, stack=STACK)
+                           points_per_decade=ppd, progress=False, stack=base.get("stack", 8))
         data.update(_split(sim, {v: v for v in SIM_VARS}, n_p, n_o))
         coords.update(seed=("seed", sim["seed"].values), step=("step", sim["step"].values))
     no_theory = "{}"
