@@ -10,20 +10,29 @@ import xarray as xr
 __all__ = ["save", "load"]
 
 
-def save(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+def save(ds: xr.Dataset, path: str | os.PathLike, *, small: bool = False) -> Path:
     """Write a result to a netCDF-4 file (h5netcdf engine); creates parent folders.
 
     The write goes to a temporary file that is renamed at the end, so an interrupted save never
-    leaves a truncated file under ``path``.
+    leaves a truncated file under ``path``. ``small=True`` writes netCDF-3 instead (SciPy's
+    writer: about 20x faster for the few-kB files of a sweep's batches, integers as int32).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    ds.to_netcdf(tmp, engine="h5netcdf")
+    if small:
+        ds = ds.copy()
+        for name, var in ds.variables.items():
+            if var.dtype == "int64":
+                ds[name] = var.astype("int32")
+    ds.to_netcdf(tmp, engine="scipy" if small else "h5netcdf")
     os.replace(tmp, path)
     return path
 
 
 def load(path: str | os.PathLike) -> xr.Dataset:
-    """Read a result written by :func:`save` into memory."""
-    return xr.load_dataset(Path(path), engine="h5netcdf")
+    """Read a result written by :func:`save` into memory (either format)."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        netcdf3 = f.read(3) == b"CDF"
+    return xr.load_dataset(path, engine="scipy" if netcdf3 else "h5netcdf")

@@ -5,11 +5,10 @@ the problem once, stacks the optimizers of every point as configs (the engines v
 one structure, so a learning-rate or momentum grid is one compiled call), and runs the
 simulation (:func:`optdyn.simulate.run`, the same seeds for every point: common random numbers)
 and the theory (:func:`optdyn.theory.run_available`, NaN where a config has no theory). The
-sample stream depends only on the seeds, the theory integrates each config on its own, and the
-simulation runs configs in stacks of a fixed width (the study's ``stack``, default 8; XLA picks
-its float32 kernels by the stack's width, see ``stack`` of :func:`optdyn.simulate.run`), so
-results do not depend on how a grid is cut into batches nor on the worker that runs it: they
-agree to the bit.
+sample stream depends only on the seeds, and both engines run configs in stacks of a fixed width
+(the study's ``stack``, default 8; XLA picks its kernels by the stack's width, see ``stack`` of
+:func:`optdyn.simulate.run` and :func:`optdyn.theory.run`), so results do not depend on how a
+grid is cut into batches nor on the worker that runs it: they agree to the bit.
 """
 
 from __future__ import annotations
@@ -84,7 +83,8 @@ def run_batch(task: dict[str, Any]) -> xr.Dataset:
     if base["theory"]:
         options = dict(base["theory"])
         method = options.pop("method")
-        th = theory.run_available(problem, flat, steps, method, points_per_decade=ppd, **options)
+        th = theory.run_available(problem, flat, steps, method, points_per_decade=ppd,
+                                  stack=base.get("stack", 8), **options)
         data.update(_split(th, THEORY_VARS, n_p, n_o))
         coords.setdefault("step", ("step", th["step"].values))
         no_theory = th.attrs.get("no_theory", "{}")

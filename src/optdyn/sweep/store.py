@@ -148,7 +148,7 @@ class Store:
     def write(self, batch: Batch, ds: xr.Dataset, run: str) -> None:
         """Keep a finished batch (atomically) and log it."""
         ds = ds.assign_attrs(batch_hash=batch.hash, run=run, optdyn_version=__version__)
-        io.save(ds, self.batch_path(batch.hash))
+        io.save(ds, self.batch_path(batch.hash), small=True)
         (self.path / "failed" / f"{batch.hash}.json").unlink(missing_ok=True)
         self.log({"event": "done", "batch": batch.hash, "run": run,
                   "elapsed_s": float(ds.attrs.get("elapsed_s", np.nan))})
@@ -207,7 +207,7 @@ class Store:
         ``step``; missing or failed points are NaN and ``done`` is False there."""
         man = self.manifest()
         study = self.study()
-        parts = [xr.load_dataset(self.batch_path(b["hash"])) for b in man["batches"]
+        parts = [io.load(self.batch_path(b["hash"])) for b in man["batches"]
                  if self.batch_path(b["hash"]).is_file()]
         n = study.grid.size
         if not parts:

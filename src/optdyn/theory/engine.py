@@ -105,6 +105,7 @@ def run(
     rtol: float = 1e-6,
     max_substeps: int = 2_000_000,
     divergence_threshold: float | None = None,
+    stack: int | None = None,
     **options: Any,
 ) -> xr.Dataset:
     """The deterministic risk curve(s) that high-dimensional theory predicts.
@@ -140,6 +141,12 @@ def run(
             relative error is about 10 rtol on smooth curves).
         max_substeps: step limit per config (a config that reaches it is reported as NaN).
         divergence_threshold: R above it is reported as diverged (default 1e10 max(R0, 1)).
+        stack: integrate configs of one law and structure in vmapped stacks of exactly this
+            many (the last padded with copies of its first): XLA picks its kernels (the
+            mode sums as matrix-vector or matrix-matrix products) by the stack's width, so a
+            fixed width makes each config's float64 numbers independent, to the bit, of the
+            other configs it runs with (what sweeps use; :func:`optdyn.simulate.run` has the
+            same option).
         **options: law options (e.g. ``drift``, ``n_mc``, ``seed`` of the mean-field recursion;
             ``mc_chains``, ``mc_points`` of the Adam conjecture).
 
@@ -176,10 +183,19 @@ def run(
     for i, (law, o) in enumerate(zip(laws, opts, strict=True)):
         key = _group_key(law, o) if method != "mean-field" else (law, i)
         groups.setdefault(key, []).append(i)
-    for key, idx in groups.items():
+    if stack is not None and (isinstance(stack, bool) or not isinstance(stack, int)
+                              or stack < 1):
+        raise ConfigError("stack", f"must be a positive integer, got {stack!r}")
+    chunks = [(key, idx[i:i + stack] if stack else idx) for key, idx in groups.items()
+              for i in range(0, len(idx), stack or len(idx))]
+    for key, idx in chunks:
         law_opts = {k: v for k, v in opts_all.items() if k in key[0].options}
-        out, st, ns, extra = _solve(method, key[0], problem, [opts[i] for i in idx], ckpts,
-                                    law_opts, rtol, max_substeps, threshold)
+        pad = [idx[0]] * (stack - len(idx)) if stack and method != "mean-field" else []
+        out, st, ns, extra = _solve(method, key[0], problem, [opts[i] for i in idx + pad],
+                                    ckpts, law_opts, rtol, max_substeps, threshold)
+        n = len(idx)
+        out, st, ns = out[:n], st[:n], ns[:n]
+        extra = {k: (dims, arr[:n]) for k, (dims, arr) in extra.items()}
         risk[idx], status[idx], n_sub[idx] = out, st, ns
         for name, (dims, arr) in extra.items():
             if name not in extras:
