@@ -98,7 +98,7 @@ def test_same_numbers_whatever_the_executor_or_batching(tmp_path, client, study)
     ref = runs["inline-1"]
     assert ref["risk"].dims[1:] == ("config", "seed", "step") and ref["risk"].shape[0] == 4
     assert np.isfinite(ref["risk"].values).all()
-    for name, ds in runs.items():
+    for ds in runs.values():
         _assert_same(ref, ds)
     if study is MUON_STUDY:
         # theory where it exists: SignSVD and SignSGD have matrix ODE laws, Muon with momentum
@@ -174,7 +174,7 @@ def test_a_killed_local_pool_is_rebuilt(tmp_path):
 def test_a_killed_driver_resumes_without_recomputing(tmp_path):
     study_path = tmp_path / "slow.toml"
     study = slow_study(12)
-    lines = [f'name = "slow"', f"steps = {study['steps']}", f"seeds = {study['seeds']}",
+    lines = ['name = "slow"', f"steps = {study['steps']}", f"seeds = {study['seeds']}",
              "points_per_decade = 5", "[problem]", 'kind = "linear_regression"',
              'eigenvalues = { kind = "power_law", d = 64, alpha = 1.0 }', 'basis = "haar"',
              'theta_star = { kind = "random", norm = 1.0 }',
