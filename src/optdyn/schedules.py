@@ -27,7 +27,8 @@ from optdyn._core.errors import ConfigError
 from optdyn._core.pytree import concrete as _concrete
 from optdyn._core.pytree import pytree_dataclass as _pytree
 from optdyn._core.pytree import static as _static
-from optdyn._core.registry import build_from_config, register
+from optdyn._core.registry import register
+from optdyn._core.spec import build
 
 __all__ = [
     "Schedule",
@@ -228,11 +229,6 @@ class PowerDecay(Schedule):
         return self.peak / (1.0 + jnp.asarray(step) / self.k0) ** self.power
 
 
-_REGISTRY: dict[str, type[Schedule]] = {
-    c.name: c
-    for c in (Constant, PiecewiseArray, Cosine, LinearDecay, WarmupStableDecay, PowerDecay)
-}
-
 
 def as_schedule(value: Any, field: str = "lr") -> Schedule:
     """Turn a number, 1-D array, callable or Schedule into a :class:`Schedule`.
@@ -268,4 +264,4 @@ def as_schedule(value: Any, field: str = "lr") -> Schedule:
 
 def schedule_from_config(cfg: dict[str, Any], field: str = "lr") -> Schedule:
     """Build a schedule from ``{"schedule": "cosine", "peak": 0.1, "total_steps": 1000}``."""
-    return build_from_config(_REGISTRY, cfg, "schedule", field)
+    return build("schedule", cfg, field)

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from pathlib import Path
 
 import xarray as xr
 
 __all__ = ["save", "load"]
+
+
+def _local_locks() -> contextlib.AbstractContextManager:
+    """xarray takes its file locks from the active dask scheduler: with a distributed client
+    open in the process, every write would wait on the scheduler's semaphores (dozens of round
+    trips per file). optdyn's results are in memory, so their files use local locks."""
+    dask = sys.modules.get("dask")
+    if dask is None:
+        return contextlib.nullcontext()
+    return dask.config.set(scheduler="synchronous")
 
 
 def save(ds: xr.Dataset, path: str | os.PathLike, *, small: bool = False) -> Path:
@@ -25,7 +37,8 @@ def save(ds: xr.Dataset, path: str | os.PathLike, *, small: bool = False) -> Pat
         for name, var in ds.variables.items():
             if var.dtype == "int64":
                 ds[name] = var.astype("int32")
-    ds.to_netcdf(tmp, engine="scipy" if small else "h5netcdf")
+    with _local_locks():
+        ds.to_netcdf(tmp, engine="scipy" if small else "h5netcdf")
     os.replace(tmp, path)
     return path
 
@@ -35,4 +48,5 @@ def load(path: str | os.PathLike) -> xr.Dataset:
     path = Path(path)
     with open(path, "rb") as f:
         netcdf3 = f.read(3) == b"CDF"
-    return xr.load_dataset(path, engine="scipy" if netcdf3 else "h5netcdf")
+    with _local_locks():
+        return xr.load_dataset(path, engine="scipy" if netcdf3 else "h5netcdf")

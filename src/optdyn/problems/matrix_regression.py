@@ -40,7 +40,8 @@ import numpy as np
 
 from optdyn._core.errors import ConfigError
 from optdyn._core.lowrank import LowRank
-from optdyn._core.registry import build_from_config, register
+from optdyn._core.registry import register
+from optdyn._core.spec import build
 from optdyn.problems._covariance import SpectralCovariance, digest
 from optdyn.problems.spectra import haar_orthogonal
 
@@ -144,14 +145,9 @@ class ZeroTarget(MatrixBuilder):
         return np.zeros((eigenvalues.shape[0], m))
 
 
-_BUILDERS: dict[str, type[MatrixBuilder]] = {
-    c.name: c for c in (PowerLawTarget, RandomTarget, ZeroTarget)
-}
-
-
 def matrix_from_config(cfg: dict[str, Any], field: str) -> MatrixBuilder:
     """Build from ``{"kind": "power_law", "beta": 1.0}``, ``{"kind": "random", "norm": 2}``..."""
-    return build_from_config(_BUILDERS, cfg, "kind", field)
+    return build("matrix", cfg, field)
 
 
 def _as_matrix(value: Any, field: str, d: int, m: int, eig: np.ndarray, basis: Any,

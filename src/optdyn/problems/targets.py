@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from optdyn._core.errors import ConfigError
-from optdyn._core.registry import build_from_config, register
+from optdyn._core.registry import register
+from optdyn._core.spec import build
 
 __all__ = ["VectorBuilder", "PowerLawCoefficients", "RandomVector", "Zeros", "vector_from_config"]
 
@@ -91,11 +92,6 @@ class Zeros(VectorBuilder):
         return np.zeros(eigenvalues.shape[0])
 
 
-_BUILDERS: dict[str, type[VectorBuilder]] = {
-    c.name: c for c in (PowerLawCoefficients, RandomVector, Zeros)
-}
-
-
 def vector_from_config(cfg: dict[str, Any], field: str) -> VectorBuilder:
     """Build from ``{"kind": "power_law", "beta": 1.0}`` or ``{"kind": "random", "norm": 1}``."""
-    return build_from_config(_BUILDERS, cfg, "kind", field)
+    return build("vector", cfg, field)
