@@ -124,7 +124,7 @@ def test_gradient_against_autodiff(normalize):
         (dict(d=2, m=2, normalize_by_m=1), "normalize_by_m"),
         (dict(d=2, m=2, target=np.zeros((2, 3))), "target"),
         (dict(d=2, m=2, w0=np.full((2, 2), np.inf)), "w0"),
-        (dict(d=2, m=2, target={"kind": "powerlaw", "beta": 1.0}), "target.kind"),
+        (dict(d=2, m=2, target={"kind": "powr_law", "beta": 1.0}), "target.kind"),
         (dict(d=2, m=2, target={"kind": "power_law", "betta": 1.0}), "target.betta"),
         (dict(d=3, m=2, target=PowerLawTarget(1.0, directions="orthogonal")), "directions"),
     ],
