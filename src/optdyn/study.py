@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 import tomllib
 from collections.abc import Mapping
@@ -61,12 +62,12 @@ from optdyn import problems as _problems  # noqa: F401
 from optdyn import schedules as _schedules  # noqa: F401
 from optdyn._core.errors import ConfigError
 from optdyn._core.registry import check_keys
-from optdyn._core.spec import build, check_path, set_path, spec_hash, to_spec
+from optdyn._core.spec import build, canonical_json, check_path, set_path, spec_hash, to_spec
 from optdyn._version import __version__
 from optdyn.grid import Grid, grid_from_spec
 
-__all__ = ["RUN_KEYS", "Study", "load_study", "optimizer_objects", "parse_study",
-           "point_objects"]
+__all__ = ["RUN_KEYS", "Study", "build_problem", "load_study", "optimizer_objects",
+           "parse_study", "point_objects"]
 
 RUN_KEYS = {"steps", "seeds", "points_per_decade", "dtype", "theory", "simulate", "stack"}
 TOP_KEYS = RUN_KEYS | {"name", "problem", "optimizer", "sweep", "output"}
@@ -106,6 +107,21 @@ class Study:
         return spec_hash({"spec": self.spec, "sweep": self.grid.to_spec()}, __version__)
 
 
+@functools.lru_cache(maxsize=8)
+def _problem_of(text: str) -> Any:
+    return build("problem", json.loads(text), "problem")
+
+
+def build_problem(table: Any) -> Any:
+    """The problem of a spec table, built once per process for each spec (problems are
+    immutable; building one can cost a sampled sketch and an eigendecomposition)."""
+    try:
+        text = canonical_json(table)
+    except TypeError:  # a table holding arrays
+        return build("problem", table, "problem")
+    return _problem_of(text)
+
+
 def optimizer_objects(spec: Mapping[str, Any]) -> list[Any]:
     """The optimizers of a point spec."""
     return [build("optimizer", o, f"optimizer[{i}]") for i, o in enumerate(spec["optimizer"])]
@@ -113,7 +129,7 @@ def optimizer_objects(spec: Mapping[str, Any]) -> list[Any]:
 
 def point_objects(spec: Mapping[str, Any]) -> tuple[Any, list[Any]]:
     """The problem and optimizers of a point spec."""
-    return build("problem", spec["problem"], "problem"), optimizer_objects(spec)
+    return build_problem(spec["problem"]), optimizer_objects(spec)
 
 
 def _int(field: str, value: Any, low: int = 1) -> int:
@@ -205,7 +221,7 @@ def parse_study(raw: Mapping[str, Any], *, max_points: int | None = 1_000_000) -
         raise ConfigError("optimizer", "is required")
     table = _legacy_problem(raw["problem"])
     try:
-        problem = build("problem", table, "problem")
+        problem = build_problem(table)
     except ConfigError as e:
         if "spectrum" not in raw["problem"]:
             raise
@@ -264,7 +280,7 @@ def _check_values(study: Study) -> None:
             if any(f.startswith("problem") for f in dim.fields):
                 if not isinstance(spec["problem"], Mapping):
                     raise ConfigError(f"sweep.{dim.fields[0]}", "problem values must be tables")
-                build("problem", spec["problem"], "problem")
+                build_problem(spec["problem"])
             if any(f.startswith("optimizer") for f in dim.fields):
                 if not isinstance(spec["optimizer"], list) or not spec["optimizer"]:
                     raise ConfigError(f"sweep.{dim.fields[0]}", "optimizer values must be "

@@ -31,7 +31,6 @@ import dataclasses
 import hashlib
 import inspect
 import json
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -308,7 +307,3 @@ def _check_in(table: Any, category: str, parts: list, field: str) -> None:
             raise ConfigError(field, f"{key!r} of {target.spec_name!r} is not a table")
         _check_in(table.get(key), sub, rest, field)
 
-
-def finite(value: Any) -> bool:
-    """True for a finite real number."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -180,6 +180,7 @@ def _evaluate(problem: LinearRegression, kind: str, opts: list[Any], horizon: in
     specs += [specs[-1]] * (-n % chunk)
     cases = [{"optimizer": specs[lo:lo + chunk]} for lo in range(0, len(specs), chunk)]
     study = {"name": "scaling-lr-search", "steps": int(horizon), "points_per_decade": _PPD,
+             "stack": chunk,
              "simulate": False, "theory": {"method": _METHOD[kind], "rtol": rtol},
              "problem": to_spec(problem, "problem"), "optimizer": cases[0]["optimizer"],
              "sweep": {"cases": cases}}

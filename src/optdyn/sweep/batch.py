@@ -13,7 +13,6 @@ grid is cut into batches nor on the worker that runs it: they agree to the bit.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from typing import Any
@@ -21,8 +20,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from optdyn._core.spec import build, canonical_json
-from optdyn.study import optimizer_objects
+from optdyn._core.spec import canonical_json
+from optdyn.study import build_problem, optimizer_objects
 
 __all__ = ["run_batch"]
 
@@ -45,12 +44,6 @@ def _split(ds: xr.Dataset, names: dict[str, str], n_points: int, n_opt: int) -> 
     return out
 
 
-@functools.lru_cache(maxsize=4)
-def _problem(spec_json: str) -> Any:
-    """A process's problems, built once per spec (batches of one problem follow each other)."""
-    return build("problem", json.loads(spec_json), "problem")
-
-
 def run_batch(task: dict[str, Any]) -> xr.Dataset:
     """The Dataset of one batch: ``task = {"points": [...], "specs": [...]}`` (point specs that
     share their problem and run settings, see :func:`optdyn.study.Study.point_spec`).
@@ -65,7 +58,7 @@ def run_batch(task: dict[str, Any]) -> xr.Dataset:
     t0 = time.perf_counter()
     specs, points = task["specs"], list(task["points"])
     base = specs[0]
-    problem = _problem(canonical_json(base["problem"]))
+    problem = build_problem(base["problem"])
     first = optimizer_objects(base)
     opts = [first] + [optimizer_objects(s) for s in specs[1:]]
     n_p, n_o = len(specs), len(first)

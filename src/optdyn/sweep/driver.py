@@ -63,8 +63,7 @@ def run(study: Any, store: str | Path, *, executor: Any = "local", address: str 
         cluster_options: arguments of a dask-jobqueue cluster.
         worker: the function of a batch task (default :func:`.batch.run_batch`).
     """
-    study = as_study(study, max_points=None if confirm else 1_000_000) if not isinstance(
-        study, Study) else study
+    study = as_study(study, max_points=None if confirm else 1_000_000)
     if not confirm and study.grid.size > 1_000_000:
         raise ConfigError("sweep", f"the grid has {study.grid.size:,} points; pass confirm=True "
                           "(--yes) to run it")

@@ -139,11 +139,10 @@ class Store:
     def failed(self) -> dict[str, dict[str, Any]]:
         """Failed batches: hash -> record (error, traceback, points)."""
         folder = self.path / "failed"
-        out = {}
-        for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            if p.stem not in self.done():
-                out[p.stem] = json.loads(p.read_text())
-        return out
+        done = self.done()
+        return {p.stem: json.loads(p.read_text())
+                for p in (sorted(folder.glob("*.json")) if folder.is_dir() else [])
+                if p.stem not in done}
 
     def write(self, batch: Batch, ds: xr.Dataset, run: str) -> None:
         """Keep a finished batch (atomically) and log it."""
