@@ -81,3 +81,15 @@ def test_the_readme_snippet_runs(tmp_path, monkeypatch):
     assert (tmp_path / "overlay.png").stat().st_size > 10_000
     th = scope["th"]
     assert th.attrs["kind"] == "theory" and not bool(th["diverged"].any())
+
+
+def test_the_readme_study_parses():
+    """The README's study (TOML) is a valid study with the grid it shows."""
+    import tomllib
+
+    from optdyn.study import parse_study
+
+    blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert blocks, "the README shows a study"
+    study = parse_study(tomllib.loads(blocks[0]))
+    assert study.grid.shape == (4,) and study.spec["problem"]["eigenvalues"]["d"] == 32
