@@ -26,7 +26,6 @@ such a law reports ``is_discrete`` True and behaves like :class:`NoNoise`.
 
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
 from abc import ABC, abstractmethod
@@ -41,7 +40,8 @@ import numpy.typing as npt
 from scipy import integrate, special
 
 from optdyn._core.errors import ConfigError
-from optdyn._core.registry import did_you_mean, entries, register
+from optdyn._core.registry import register
+from optdyn._core.spec import build
 
 __all__ = [
     "NoiseLaw",
@@ -1044,9 +1044,6 @@ class NoNoise(NoiseLaw):
 # ---------------------------------------------------------------------------------------------
 # config
 
-_LAWS: dict[str, Callable[..., NoiseLaw]] = entries("noise")
-
-
 def from_config(d: Mapping[str, Any]) -> NoiseLaw:
     """Build a noise law from a mapping such as ``{"law": "gaussian", "std": 0.5}``.
 
@@ -1054,37 +1051,9 @@ def from_config(d: Mapping[str, Any]) -> NoiseLaw:
     uniform (half_width), rademacher (scale), sparse_rademacher (q, std), centered_exponential
     (scale), gaussian_mixture (weights, means, stds), none. Unknown laws, unknown or missing
     parameters and invalid values raise :class:`~optdyn.errors.ConfigError` naming the field as
-    ``noise.<key>``.
+    ``noise.<key>``; names match in any case, with or without ``_`` (the one registry,
+    :mod:`optdyn._core.spec`).
     """
     if not isinstance(d, Mapping):
         raise ConfigError("noise", f"expected a mapping with a 'law' key, got {d!r}")
-    names = list(_LAWS)
-    if "law" not in d:
-        raise ConfigError("noise.law", f"missing; expected one of {', '.join(names)}")
-    law = d["law"]
-    if not isinstance(law, str) or law not in _LAWS:
-        hint = did_you_mean(law, names) if isinstance(law, str) else ""
-        raise ConfigError(
-            "noise.law", f"unknown noise law {law!r}; expected one of {', '.join(names)}{hint}"
-        )
-    factory = _LAWS[law]
-    params = inspect.signature(factory).parameters
-    kwargs = {k: v for k, v in d.items() if k != "law"}
-    for key in kwargs:
-        if key not in params:
-            allowed = ", ".join(params) or "none"
-            hint = did_you_mean(str(key), list(params))
-            raise ConfigError(
-                f"noise.{key}",
-                f"unknown parameter {key!r} for noise law {law!r} (parameters: {allowed}){hint}",
-            )
-    for name, par in params.items():
-        if par.default is inspect.Parameter.empty and name not in kwargs:
-            raise ConfigError(f"noise.{name}", f"missing; noise law {law!r} requires it")
-    try:
-        return factory(**kwargs)
-    except ConfigError as err:
-        prefix = f"{err.field}: "
-        text = str(err)
-        message = text[len(prefix) :] if text.startswith(prefix) else text
-        raise ConfigError(f"noise.{err.field}", message) from err
+    return build("noise", d, "noise")
