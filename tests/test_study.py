@@ -79,7 +79,8 @@ def test_a_newly_registered_class_is_in_the_spec():
 
 
 @pytest.mark.parametrize("edit,field,hint", [
-    (lambda r: r["optimizer"][1].update(kind="sign_sdg"), "optimizer[1].kind", "SignSGD"),
+    (lambda r: r["optimizer"][1].update(kind="sign_sgdd"), "optimizer[1].kind",
+     "did you mean 'SignSGD'"),
     (lambda r: r["optimizer"][0].update(lrr=0.1), "optimizer[0].lrr", "'lr'"),
     (lambda r: r["problem"]["eigenvalues"].update(alpah=1), "problem.eigenvalues.alpah", "alpha"),
     (lambda r: r["problem"]["noise"].update(law="studnet_t"), "problem.noise.law", "student_t"),

@@ -105,7 +105,7 @@ def test_same_numbers_whatever_the_executor_or_batching(tmp_path, client, study)
         # none
         assert ref["has_theory"].sel(config=0).values.sum() == 0
         assert ref["has_theory"].sel(config=[1, 2]).values.all()
-        assert list(ref["optimizer"].values) == ["Muon", "SignSVD", "SignSGD"]
+        assert list(ref["kind"].values[0]) == ["Muon", "SignSVD", "SignSGD"]
     else:
         assert ref["has_theory"].values.all() and np.isfinite(ref["theory_risk"].values).all()
 
@@ -251,3 +251,71 @@ def test_run_batch_is_a_pure_function_of_its_task():
     batch = sweep.plan(st, 3)[0]
     a, b = run_batch(batch.task()), run_batch(json.loads(json.dumps(batch.task())))
     np.testing.assert_array_equal(a["risk"].values, b["risk"].values)
+
+
+def always_exit_on_point(task, point):
+    """A batch that kills its worker process every time it runs."""
+    if point in task["points"]:
+        os._exit(1)
+    return run_batch(task)
+
+
+def tiny(**over):
+    return {"name": "tiny", "steps": 40, "seeds": 1, "points_per_decade": 4,
+            "problem": {"kind": "linear_regression",
+                        "eigenvalues": {"kind": "power_law", "d": 8, "alpha": 1.0},
+                        "theta_star": {"kind": "random", "norm": 1.0},
+                        "noise": {"law": "gaussian", "std": 0.1}},
+            "optimizer": [{"kind": "sgd", "lr": 0.1}], **over}
+
+
+def test_points_land_at_their_coordinates_whatever_the_order_written(tmp_path):
+    grid = {"cases": [{"problem.noise.std": 0.0}, {"problem.noise.std": 0.5}],
+            "optimizer.lr": [0.05, 0.1, 0.2]}
+    ds = sweep.run(tiny(sweep=grid), tmp_path / "s", executor="inline", points_per_batch=1,
+                   progress=False)
+    assert ds["risk"].dims[:2] == ("optimizer.lr", "case")
+    for lr in (0.05, 0.1, 0.2):
+        for case, std in enumerate((0.0, 0.5)):
+            one = sweep.run(tiny(optimizer=[{"kind": "sgd", "lr": lr}],
+                                 problem={**tiny()["problem"],
+                                          "noise": {"law": "gaussian", "std": std}}),
+                            tmp_path / f"one-{lr}-{std}", executor="inline", progress=False)
+            np.testing.assert_array_equal(
+                ds["risk"].sel({"optimizer.lr": lr}).isel(case=case).values, one["risk"].values)
+    a = parse_study(tiny(sweep={"optimizer.lr": [0.1, 0.2], "seeds": [1, 2, 3]}))
+    b = parse_study(tiny(sweep={"seeds": [1, 2, 3], "optimizer.lr": [0.1, 0.2]}))
+    assert a.hash != b.hash
+
+
+def test_sweeps_over_the_theory_method_and_a_parent_dimension(tmp_path):
+    ds = sweep.run(tiny(sweep={"theory": ["ode", "exact"]}), tmp_path / "t",
+                   executor="inline", progress=False)
+    assert ds["has_theory"].values.all() and np.isfinite(ds["theory_risk"].values).all()
+    matrix = {"kind": "matrix_regression", "d": 8, "m": 8,
+              "eigenvalues": {"kind": "power_law", "alpha": 1.0}}
+    st = parse_study(tiny(problem=matrix, optimizer=[{"kind": "signsvd", "lr": 0.02}],
+                          sweep={"problem.d": [8, 16]}))
+    from optdyn.study import point_objects
+
+    assert [point_objects(st.point_spec(i))[0].eigenvalues.size for i in (0, 1)] == [8, 16]
+    with pytest.raises(ConfigError, match="sweep the whole table"):
+        parse_study(tiny(sweep={"optimizer.kind": ["sgd", "signsgd"]}))
+
+
+def test_a_sweep_whose_batches_all_fail_reports_them(tmp_path):
+    ds = sweep.run(tiny(sweep={"optimizer.lr": [0.1, 0.2]}), tmp_path / "s",
+                   executor="inline", progress=False, points_per_batch=1,
+                   worker=functools.partial(raise_on_point, point=0))
+    assert list(ds["done"].values) == [False, True]
+    ds = sweep.run(tiny(sweep={"optimizer.lr": [0.1]}), tmp_path / "all", executor="inline",
+                   progress=False, worker=functools.partial(raise_on_point, point=0))
+    assert not ds["done"].any() and sweep.status(tmp_path / "all")["failed"] == 1
+
+
+def test_a_batch_that_kills_every_pool_fails_alone(tmp_path):
+    ds = sweep.run(tiny(sweep={"optimizer.lr": [0.05, 0.1, 0.2]}), tmp_path / "s",
+                   executor="local", workers=1, points_per_batch=1, progress=False,
+                   worker=functools.partial(always_exit_on_point, point=0))
+    assert list(ds["done"].values) == [False, True, True]
+    assert sweep.status(tmp_path / "s")["failed"] == 1

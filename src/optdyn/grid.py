@@ -6,13 +6,14 @@ Written in TOML as the ``[sweep]`` table of a study (or the same plain dict in P
     "optimizer.lr" = [0.01, 0.02, 0.04]          # each plain key is one dimension (product)
     "problem.eigenvalues.alpha" = [0.5, 1.0]
     zip = { "optimizer.lr" = [0.1, 0.2], "optimizer.batch_size" = [1, 4] }   # one dimension
-    cases = [ { "problem.m" = 8 }, { "problem.m" = 16, "steps" = 200 } ]    # dimension "case"
+    cases = [ { "problem.m" = 8, "steps" = 100 }, { "problem.m" = 16, "steps" = 200 } ]  # "case"
 
 A field path names a key of the study (``steps``), of its problem (``problem.sigma``), of every
 optimizer table (``optimizer.lr``) or of one (``optimizer[1].lr``), at any depth
 (``problem.eigenvalues.alpha``). ``zip`` may also be a list of such tables (one dimension each,
-named by its first key). The grid's points are the product of its dimensions, numbered in C
-order; its size is known without enumerating it.
+named by its first key). The dimensions are ordered plain keys first (as written), then the
+zipped groups, then ``cases``; the grid's points are their product, numbered in C order; its size
+is known without enumerating it.
 """
 
 from __future__ import annotations
@@ -116,9 +117,10 @@ def grid_from_spec(table: Any, field: str = "sweep") -> Grid:
     if not isinstance(table, Mapping):
         raise ConfigError(field, "expected a table of field = [values]")
     dims: list[Dimension] = []
+    later: list[Dimension] = []
     seen: set[str] = set()
 
-    def add(dim: Dimension) -> None:
+    def add(dim: Dimension, out: list[Dimension] | None = None) -> None:
         if dim.name != "case":
             first = dim.coordinate(0).tolist()
             if len(set(first)) != len(first):
@@ -128,7 +130,7 @@ def grid_from_spec(table: Any, field: str = "sweep") -> Grid:
             if f in seen:
                 raise ConfigError(f"{field}.{f}", "is swept twice")
             seen.add(f)
-        dims.append(dim)
+        (dims if out is None else out).append(dim)
 
     for key, vals in table.items():
         if key == "zip":
@@ -141,7 +143,7 @@ def grid_from_spec(table: Any, field: str = "sweep") -> Grid:
                 lengths = {f: len(v) for f, v in cols.items()}
                 if len(set(lengths.values())) != 1:
                     raise ConfigError(where, f"zipped lists differ in length: {lengths}")
-                add(Dimension(next(iter(cols)), tuple(cols), tuple(cols.values())))
+                add(Dimension(next(iter(cols)), tuple(cols), tuple(cols.values())), later)
         elif key == "cases":
             if not isinstance(vals, list) or not vals:
                 raise ConfigError(f"{field}.cases", "expected a non-empty list of tables")
@@ -150,7 +152,9 @@ def grid_from_spec(table: Any, field: str = "sweep") -> Grid:
                 if not isinstance(case, Mapping) or list(case) != keys or not keys:
                     raise ConfigError(f"{field}.cases[{i}]", f"every case must set the same "
                                       f"fields, in the same order ({keys})")
-            add(Dimension("case", tuple(keys), tuple(tuple(c[k] for c in vals) for k in keys)))
+            cases = Dimension("case", tuple(keys), tuple(tuple(c[k] for c in vals) for k in keys))
         else:
             add(Dimension(str(key), (str(key),), (_values(f"{field}.{key}", vals),)))
-    return Grid(tuple(dims))
+    if "cases" in table:
+        add(cases, later)
+    return Grid(tuple(dims + later))

@@ -90,11 +90,15 @@ class Study:
         spec = self.spec
         for path, value in self.grid.assignment(point).items():
             spec = set_path(spec, path, value)
+            if path == "theory":
+                spec["theory"] = _theory(value)
         return spec
 
     def document(self) -> dict[str, Any]:
         """The whole study as one plain dict (what :func:`parse_study` reads)."""
         out = {"name": self.name, **copy.deepcopy(self.spec)}
+        if out["theory"] is None:  # TOML has no null
+            out["theory"] = False
         if self.grid.dims:
             out["sweep"] = self.grid.to_spec()
         if self.output:
@@ -104,7 +108,8 @@ class Study:
     @property
     def hash(self) -> str:
         """Content address of the spec and grid (with the optdyn version)."""
-        return spec_hash({"spec": self.spec, "sweep": self.grid.to_spec()}, __version__)
+        return spec_hash({"spec": self.spec, "sweep": self.grid.to_spec(),
+                          "order": [d.name for d in self.grid.dims]}, __version__)
 
 
 @functools.lru_cache(maxsize=8)

@@ -109,7 +109,7 @@ def build(category: str, value: Any, field: str, context: Mapping[str, Any] | No
         if key in nested and isinstance(v, Mapping):
             kwargs[key] = build(nested[key], v, f"{field}.{key}", context=table)
             normal[key] = getattr(kwargs[key], "_spec", None) or _nested_spec(
-                nested[key], v, f"{field}.{key}", table)
+                nested[key], v, f"{field}.{key}")
         else:
             kwargs[key] = v
             normal[key] = _plain(v, f"{field}.{key}")
@@ -117,8 +117,7 @@ def build(category: str, value: Any, field: str, context: Mapping[str, Any] | No
         if key in kwargs:
             continue
         if default is inspect.Parameter.empty and context is not None and key in context:
-            kwargs[key] = context[key]
-            normal[key] = _plain(context[key], f"{field}.{key}")
+            kwargs[key] = context[key]  # inherited: not in the spec, so it follows the parent
         elif default is inspect.Parameter.empty:
             raise ConfigError(f"{field}.{key}", f"is required for {target.spec_name!r}")
         elif default is not None:
@@ -132,7 +131,7 @@ def build(category: str, value: Any, field: str, context: Mapping[str, Any] | No
     return remember(obj, normal)
 
 
-def _nested_spec(category: str, value: Mapping, field: str, context: Mapping) -> dict:
+def _nested_spec(category: str, value: Mapping, field: str) -> dict:
     """The normalised spec of a nested builder whose result cannot carry it (an array)."""
     tag = tag_of(category)
     target = find(category, value[tag], f"{field}.{tag}")
@@ -140,8 +139,6 @@ def _nested_spec(category: str, value: Mapping, field: str, context: Mapping) ->
     for key, default in parameters(target).items():
         if key in value:
             out[key] = _plain(value[key], f"{field}.{key}")
-        elif default is inspect.Parameter.empty and key in context:
-            out[key] = _plain(context[key], f"{field}.{key}")
         elif default is not None and default is not inspect.Parameter.empty:
             out[key] = _plain(default, f"{field}.{key}")
     return out
@@ -298,7 +295,11 @@ def _check_in(table: Any, category: str, parts: list, field: str) -> None:
     target = find(category, table.get(tag), field)
     params = parameters(target)
     (key, _), rest = parts[0], parts[1:]
-    if key not in params and key != tag:
+    if key == tag:
+        raise ConfigError(field, f"the {tag} of a table cannot be swept (its other fields "
+                          f"belong to it): sweep the whole table instead (e.g. \"optimizer\" "
+                          "over lists of optimizer tables), or list the kinds as configs")
+    if key not in params:
         raise ConfigError(field, f"{target.spec_name!r} has no field {key!r}"
                           f"{did_you_mean(key, params)} (fields: {sorted(params)})")
     if rest:

@@ -13,7 +13,6 @@ grid is cut into batches nor on the worker that runs it: they agree to the bit.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -51,7 +50,7 @@ def run_batch(task: dict[str, Any]) -> xr.Dataset:
     Variables (dims ``point``, ``config``, then ``seed``/``step``): ``risk``, ``diverged``,
     ``diverged_step`` of the simulation; ``theory_risk``, ``theory_diverged``,
     ``theory_diverged_step``, ``limit_risk``, ``critical_lr``, ``has_theory`` of the theory;
-    ``label`` of every config.
+    ``label`` and ``kind`` (the optimizer's name) of every config.
     """
     from optdyn import simulate, theory
 
@@ -83,9 +82,9 @@ def run_batch(task: dict[str, Any]) -> xr.Dataset:
         no_theory = th.attrs.get("no_theory", "{}")
     labels = np.asarray([o.label() for o in flat], dtype=object).reshape(n_p, n_o)
     data["label"] = (("point", "config"), labels)
-    coords["optimizer"] = ("config", np.asarray([o.name for o in first], dtype=object))
+    data["kind"] = (("point", "config"),
+                    np.asarray([o.name for o in flat], dtype=object).reshape(n_p, n_o))
     ds = xr.Dataset(data, coords=coords)
     ds.attrs.update(kind="sweep-batch", specs=canonical_json(specs), no_theory=no_theory,
-                    elapsed_s=time.perf_counter() - t0, d=int(problem.d),
-                    optimizer_kinds=json.dumps([o.name for o in first]))
+                    elapsed_s=time.perf_counter() - t0, d=int(problem.d))
     return ds

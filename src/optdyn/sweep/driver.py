@@ -22,6 +22,7 @@ import xarray as xr
 from optdyn._core.errors import ConfigError
 from optdyn.study import Study, load_study, parse_study
 from optdyn.sweep.batch import run_batch
+from optdyn.sweep.executors import cpu_count
 from optdyn.sweep.executors import executor as make_executor
 from optdyn.sweep.plan import Batch, plan
 from optdyn.sweep.progress import BatchProgress
@@ -92,30 +93,40 @@ def _round(todo: list[Batch], st: Store, run_id: str, kind: Any, address: str | 
     with make_executor(kind, address=address, workers=workers,
                        cluster_options=cluster_options) as ex:
         futures = {ex.submit(worker, b.task()): b for b in todo}
+        order = {b.hash: i for i, b in enumerate(todo)}
         while futures:
             finished, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
-            for fut in finished:
-                batch = futures.pop(fut)
+            broken = False
+            for fut in sorted(finished, key=lambda f: order[futures[f].hash]):
+                batch = futures[fut]
                 try:
                     ds = fut.result()
                 except BrokenProcessPool:
-                    left = [batch, *futures.values()]
-                    for b in left:
-                        tries[b.hash] = tries.get(b.hash, 0) + 1
-                    st.log({"event": "pool-broken", "run": run_id, "resubmit": len(left)})
-                    for f in futures:
-                        f.cancel()
-                    return [b for b in left if _may_retry(b, st, run_id, retries, tries, bar,
-                                                          "a worker process died")]
+                    broken = True
+                    continue
                 except Exception as e:  # noqa: BLE001 (recorded in the store)
+                    del futures[fut]
                     tries[batch.hash] = tries.get(batch.hash, 0) + 1
                     msg = f"{type(e).__name__}: {e}"
                     if _may_retry(batch, st, run_id, retries, tries, bar, msg,
                                   "".join(traceback.format_exception(e))):
                         futures[ex.submit(worker, batch.task())] = batch
                     continue
+                del futures[fut]
                 st.write(batch, ds, run_id)
                 bar.update(done=1)
+            if broken:
+                # the pool is gone: every unfinished batch runs again on a fresh pool; only the
+                # first ones dispatched (one per worker) may have killed it and count a try
+                left = sorted(futures.values(), key=lambda b: order[b.hash])
+                suspects = {b.hash for b in left[:workers or cpu_count()]}
+                for h in suspects:
+                    tries[h] = tries.get(h, 0) + 1
+                st.log({"event": "pool-broken", "run": run_id, "resubmit": len(left)})
+                for f in futures:
+                    f.cancel()
+                return [b for b in left if b.hash not in suspects or _may_retry(
+                    b, st, run_id, retries, tries, bar, "a worker process died")]
     return []
 
 

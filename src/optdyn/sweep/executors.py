@@ -27,7 +27,7 @@ from typing import Any
 
 from optdyn._core.errors import ConfigError
 
-__all__ = ["KINDS", "InlineExecutor", "executor"]
+__all__ = ["KINDS", "InlineExecutor", "cpu_count", "executor"]
 
 KINDS = ("local", "inline", "dask", "slurm", "pbs")
 
@@ -55,7 +55,8 @@ def _need_distributed() -> Any:
     return distributed
 
 
-def _cpu_count() -> int:
+def cpu_count() -> int:
+    """The CPUs this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover (macOS)
@@ -83,7 +84,7 @@ def executor(kind: Any = "local", *, address: str | None = None, workers: int | 
     if kind == "inline":
         yield InlineExecutor()
     elif kind == "local":
-        n = workers or _cpu_count()
+        n = workers or cpu_count()
         with cf.ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as ex:
             yield ex
     elif kind == "dask":

@@ -6,8 +6,9 @@ Layout::
                              batch plan (points and content address of every batch)
     STORE/batches/HASH.nc    one finished batch (written atomically by optdyn.io.save)
     STORE/failed/HASH.json   a batch that failed twice: its error and traceback
-    STORE/log.jsonl          one line per event (done, cached, failed, retry, start), with the
-                             run that wrote it: how many times each batch was computed
+    STORE/log.jsonl          one line per event (start with the number of cached batches, done,
+                             retry, failed, pool-broken, end), with the run that wrote it: how
+                             many times each batch was computed
 
 A store belongs to one study: opening it for another spec is refused, naming what differs.
 :meth:`Store.dataset` gives one ``xarray.Dataset`` with the swept fields as dimensions.
@@ -106,10 +107,13 @@ class Store:
             old = self.manifest()
             if old["hash"] != study.hash:
                 diff = _differences(old["study"], study.document())
+                what = ", ".join(diff[:6]) or ("the optdyn version" if old["optdyn_version"]
+                                              != __version__ else "the order of the sweep's "
+                                              "dimensions")
                 raise ConfigError("store", f"{self.path} was written by another spec (study "
                                   f"{old['study'].get('name')!r}, hash {old['hash']}); it "
-                                  f"differs in {', '.join(diff[:6]) or 'the optdyn version'}"
-                                  f"{' ...' if len(diff) > 6 else ''}: choose another store")
+                                  f"differs in {what}{' ...' if len(diff) > 6 else ''}: "
+                                  "choose another store")
             if not resume:
                 raise ConfigError("store", f"{self.path} already holds this sweep: pass "
                                   "--resume (resume=True) to finish it, or choose another store")
@@ -209,12 +213,14 @@ class Store:
         parts = [io.load(self.batch_path(b["hash"])) for b in man["batches"]
                  if self.batch_path(b["hash"]).is_file()]
         n = study.grid.size
-        if not parts:
-            raise ConfigError("store", f"{self.path} holds no finished batch yet")
-        ds = xr.concat(parts, dim="point", data_vars="minimal", coords="minimal",
-                       compat="override", join="outer", combine_attrs="drop")
-        ds = ds.sortby("point")
-        done = xr.DataArray(np.isin(np.arange(n), ds["point"].values), dims="point")
+        if parts:
+            ds = xr.concat(parts, dim="point", data_vars="minimal", coords="minimal",
+                           compat="override", join="outer", combine_attrs="drop")
+            ds = ds.sortby("point")
+        else:  # every batch failed (or none ran yet): only `done`
+            ds = xr.Dataset(coords={"point": np.arange(n)})
+        got = np.concatenate([p["point"].values for p in parts]) if parts else []
+        done = xr.DataArray(np.isin(np.arange(n), got), dims="point")
         ds = ds.reindex(point=np.arange(n))
         ds["done"] = done.assign_coords(point=np.arange(n))
         ds = _unstack(ds, study) if study.grid.dims else ds.isel(point=0, drop=True)
