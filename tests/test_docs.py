@@ -87,9 +87,10 @@ def test_the_readme_study_parses():
     """The README's study (TOML) is a valid study with the grid it shows."""
     import tomllib
 
-    from optdyn.study import parse_study
+    from optdyn.study import parse_study, point_objects
 
     blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
     assert blocks, "the README shows a study"
     study = parse_study(tomllib.loads(blocks[0]))
-    assert study.grid.shape == (4,) and study.spec["problem"]["eigenvalues"]["d"] == 32
+    problem, _ = point_objects(study.point_spec(0))
+    assert study.grid.shape == (4,) and problem.eigenvalues.size == 32
