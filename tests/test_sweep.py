@@ -38,9 +38,9 @@ MUON_STUDY = {
 }
 
 
-def slow_study(n: int = 12) -> dict:
+def slow_study(n: int = 12, steps: int = 4000) -> dict:
     """A linear-regression grid whose batches (one point each) take a fraction of a second."""
-    return {"name": "slow", "steps": 4000, "seeds": 4, "points_per_decade": 5,
+    return {"name": "slow", "steps": steps, "seeds": 4, "points_per_decade": 5,
             "problem": {"kind": "linear_regression",
                         "eigenvalues": {"kind": "power_law", "d": 64, "alpha": 1.0},
                         "basis": "haar", "theta_star": {"kind": "random", "norm": 1.0},
@@ -173,7 +173,7 @@ def test_a_killed_local_pool_is_rebuilt(tmp_path):
 
 def test_a_killed_driver_resumes_without_recomputing(tmp_path):
     study_path = tmp_path / "slow.toml"
-    study = slow_study(12)
+    study = slow_study(16, steps=12_000)  # batches of about a second: the kill lands mid-sweep
     lines = ['name = "slow"', f"steps = {study['steps']}", f"seeds = {study['seeds']}",
              "points_per_decade = 5", "[problem]", 'kind = "linear_regression"',
              'eigenvalues = { kind = "power_law", d = 64, alpha = 1.0 }', 'basis = "haar"',
@@ -188,19 +188,19 @@ def test_a_killed_driver_resumes_without_recomputing(tmp_path):
         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     st = sweep.Store(store)
     deadline = time.time() + 240
-    while time.time() < deadline and (not st.exists() or len(st.done()) < 3):
-        time.sleep(0.2)
+    while time.time() < deadline and (not st.exists() or len(st.done()) < 2):
+        time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     finished = st.done()
-    assert 3 <= len(finished) < 12, "the sweep finished before it could be killed"
+    assert 2 <= len(finished) < 16, "the sweep finished before it could be killed"
     with pytest.raises(ConfigError, match="--resume"):
         sweep.run(study_path, store, executor="inline", progress=False, points_per_batch=1)
     ds = sweep.run(study_path, store, executor="inline", resume=True, points_per_batch=1,
                    progress=False)
     counts = st.computed()
     assert all(counts[h] == 1 for h in finished), "a finished batch was computed again"
-    assert sum(counts.values()) == 12 and ds["done"].all()
+    assert sum(counts.values()) == 16 and ds["done"].all()
     ref = sweep.run(study_path, tmp_path / "ref", executor="inline", points_per_batch=4,
                     progress=False)
     _assert_same(ref, ds)
