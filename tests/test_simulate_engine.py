@@ -210,20 +210,20 @@ def test_adam_without_moments_is_signsgd_in_the_engine():
 
 
 def test_progress_bar_and_interrupt_keep_reached_checkpoints(monkeypatch):
-    from optdyn.simulate import engine
+    from optdyn._core.progress import Progress
 
     prob = LinearRegression(eigenvalues=spectra.isotropic(10), theta_star=RandomVector(1.0))
     full = simulate.run(prob, SGD(0.01), 4000, seeds=2, block_size=64, progress=True)
     calls = {"n": 0}
-    original = engine._Progress.__call__
+    original = Progress.update
 
-    def interrupt_after_a_while(self, label, done):
+    def interrupt_after_a_while(self, key, done, label=None):
         calls["n"] += 1
         if calls["n"] == 20:
             raise KeyboardInterrupt
-        return original(self, label, done)
+        return original(self, key, done, label)
 
-    monkeypatch.setattr(engine._Progress, "__call__", interrupt_after_a_while)
+    monkeypatch.setattr(Progress, "update", interrupt_after_a_while)
     with pytest.warns(UserWarning, match="interrupted"):
         part = simulate.run(prob, SGD(0.01), 4000, seeds=2, block_size=64)
     assert part.attrs["interrupted"] == 1

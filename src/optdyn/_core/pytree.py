@@ -36,3 +36,21 @@ def concrete(value: Any) -> bool:
     return isinstance(value, int | float | np.number) or (
         isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.number)
     )
+
+
+class Representative:
+    """Wraps an object so that it takes no part in a cache key (all instances compare equal).
+
+    A compiled function cached on a structural key (e.g. ``problem.engine_key()``) closes over
+    one representative object of that key; its methods must depend on the key only, everything
+    else being array arguments.
+    """
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Representative)

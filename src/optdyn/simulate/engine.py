@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -29,6 +28,8 @@ import xarray as xr
 
 from optdyn._core.errors import ConfigError
 from optdyn._core.grid import checkpoint_steps
+from optdyn._core.progress import Progress
+from optdyn._core.pytree import Representative as _Rep
 from optdyn._core.results import RISK_CONVENTION, mark_divergence
 from optdyn.optimizers.base import Optimizer
 from optdyn.optimizers.optax_adapter import OptaxOptimizer
@@ -98,7 +99,8 @@ def _make_advance(problem_key, problem, opt_key, opt_template, stacked: bool, ba
     Cached on the structure of the computation (``problem_key``, ``opt_key`` and the static
     settings), so repeated runs on problems of the same structure reuse the compiled code: all
     arrays (spectrum, basis, target, hyperparameters) are arguments, never constants. ``problem``
-    and ``opt_template`` are representatives of their keys (hash-neutral, see :class:`_Rep`).
+    and ``opt_template`` are representatives of their keys (hash-neutral, see
+    :class:`optdyn._core.pytree.Representative`).
     """
     problem, opt_template = problem.obj, opt_template.obj
 
@@ -185,19 +187,6 @@ def _make_advance(problem_key, problem, opt_key, opt_template, stacked: bool, ba
     return advance, initial
 
 
-class _Rep:
-    """Wraps an object so that it does not take part in the cache key (all compare equal)."""
-
-    def __init__(self, obj: Any) -> None:
-        self.obj = obj
-
-    def __hash__(self) -> int:
-        return 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Rep)
-
-
 def _block_size(n_seeds: int, n_configs: int, batch_size: int, d: int, steps: int,
                 requested: int | None) -> int:
     if requested is not None:
@@ -238,12 +227,13 @@ def _run_group(problem, opts, seeds, steps, ckpts, dtype, block_size, threshold,
     n_chunks = min(n_blocks, 200)
     edges = np.linspace(0, n_blocks, n_chunks + 1).round().astype(int)
     done_blocks, interrupted = 0, False
+    task = progress.task(task_label, steps)
     try:
         for lo, hi in zip(edges[:-1], edges[1:], strict=True):
             carry = advance(carry, opt, keys, arrays, ck, steps, threshold, int(lo), int(hi - lo))
             jax.block_until_ready(carry[2])
             done_blocks = int(hi)
-            progress(task_label, min(done_blocks * block, steps))
+            progress.update(task, min(done_blocks * block, steps))
     except KeyboardInterrupt:
         interrupted = True
         warnings.warn(f"interrupted after {done_blocks * block} of {steps} steps: returning the "
@@ -255,42 +245,6 @@ def _run_group(problem, opts, seeds, steps, ckpts, dtype, block_size, threshold,
     n_done = int(ptr)
     return (np.asarray(risk_buf)[:n_done], np.asarray(diverged), div_end,
             np.asarray(params), n_done, interrupted, block)
-
-
-class _Progress:
-    """A rich progress bar over steps, shown for long runs on a terminal (or when asked)."""
-
-    def __init__(self, enabled: bool, total: int, n_tasks: int) -> None:
-        self.enabled = enabled
-        self.bars: dict[str, Any] = {}
-        if enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self.p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                              TimeRemainingColumn(), transient=False)
-            self.total = total
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            self.p.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.enabled:
-            self.p.__exit__(*exc)
-
-    def __call__(self, label: str, done: int) -> None:
-        if not self.enabled:
-            return
-        if label not in self.bars:
-            self.bars[label] = self.p.add_task(label, total=self.total)
-        self.p.update(self.bars[label], completed=done)
 
 
 # --------------------------------------------------------------------------- public entry point
@@ -322,7 +276,8 @@ def run(
         block_size: steps per block of samples (default: sized for about 16 MiB of samples).
         divergence_threshold: a run whose risk bound (1/2)||K|| ||theta - theta*||^2 exceeds it
             is marked diverged and stopped (default 1e10 * max(initial risk, 1)).
-        progress: show a progress bar (default: when stderr is a terminal and the run is long).
+        progress: True shows a bar on a terminal, False hides progress; None (default) shows a
+            bar for long runs on a terminal and a line every 10 s elsewhere (notebook, log).
         return_params: also return the final iterates as ``theta_final`` (dims ``dim``, and
             ``out`` for a matrix parameter of a problem with ``param_shape = (d, m)``).
         stack: run configs of one structure in stacks of exactly this many (the last one
@@ -362,10 +317,9 @@ def run(
     param_shape = tuple(problem.param_shape)  # (d,) or (d, m) for matrices
     final = np.zeros((n_c, n_s) + param_shape) if return_params else None
     work = steps * n_s * n_c * problem.d * max(o.batch_size for o in opts)
-    show = progress if progress is not None else (sys.stderr.isatty() and work > 5e8)
     t0 = time.perf_counter()
     n_done_all, interrupted, blocks = n_k, False, []
-    with _Progress(bool(show), steps, len(groups)) as bar:
+    with Progress("simulate", progress, long=work > 5e8) as bar:
         for gi, idx in enumerate(groups):
             label = opts[idx[0]].label() if len(idx) == 1 else f"{opts[idx[0]].name} x{len(idx)}"
             pad = [idx[0]] * (stack - len(idx)) if stack is not None and \
