@@ -152,9 +152,12 @@ class Law(abc.ABC):
 
     @classmethod
     def solve(cls, method: str, problem: Any, opts: list[Any], ckpts: np.ndarray,
-              options: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+              options: dict[str, Any], progress: bool | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
         """The law's own solver for a method other than the mode ODE: (risk (n, k), status (n,),
-        substeps (n,), extras {name: (dims after config, array)})."""
+        substeps (n,), extras {name: (dims after config, array)}). ``progress`` as in
+        :func:`optdyn.theory.run` (solvers that take long report through
+        :mod:`optdyn._core.progress`)."""
         raise ConfigError("method", f"the {cls.name} law has no solver for method={method!r}")
 
     @classmethod

@@ -46,8 +46,9 @@ class MeanFieldLaw(Law):
 
     @classmethod
     def solve(cls, method: str, problem: Any, opts: list[Any], ckpts: np.ndarray,
-              options: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
-        risk, rho, _ = mean_field.solve(problem, opts, ckpts, **options)
+              options: dict[str, Any], progress: bool | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+        risk, rho, _ = mean_field.solve(problem, opts, ckpts, **options, progress=progress)
         n = len(opts)
         return risk, np.zeros(n, int), np.full(n, int(ckpts[-1])), {"rho": (("step", "mode"),
                                                                              rho)}

@@ -110,8 +110,10 @@ class SGDLaw(Law):
 
     @classmethod
     def solve(cls, method: str, problem: Any, opts: list[Any], ckpts: np.ndarray,
-              options: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
-        """The exact recursion (``method="exact"``) for configs of one structure."""
+              options: dict[str, Any], progress: bool | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+        """The exact recursion (``method="exact"``) for configs of one structure (one compiled
+        call, no progress to report)."""
         modes = cls.modes(problem)
         params = jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]),
                                         *[cls.params(problem, o) for o in opts])
