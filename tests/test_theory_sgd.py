@@ -69,7 +69,7 @@ def test_limit_risk_and_critical_rate(prob200):
 @pytest.mark.parametrize("method", ["ode", "exact"])
 def test_divergence_is_reported_with_the_critical_rate(prob200, method):
     crit = theory.critical_lr(prob200, SGD(0.1), method=method)
-    with pytest.warns(UserWarning, match=f"critical learning rate of {method} theory is"):
+    with pytest.warns(UserWarning, match=f"critical learning rate of the {method} theory is"):
         th = theory.run(prob200, [SGD(0.9 * crit), SGD(1.1 * crit)], 10**5, method=method)
     assert th.diverged.values.tolist() == [False, True]
     assert np.isinf(th.risk.values[1, -1]) and np.isfinite(th.risk.values[0]).all()

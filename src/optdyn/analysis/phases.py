@@ -39,6 +39,7 @@ import xarray as xr
 from optdyn._core.deprecation import warn_moved
 from optdyn._core.errors import ConfigError
 from optdyn._core.spec import build, to_spec
+from optdyn._core.traps import quiet_traps
 from optdyn.analysis.tuning import grid_minimum
 from optdyn.optimizers import SignSGD, SignSVD, resolve_key
 from optdyn.problems import MatrixRegression
@@ -146,7 +147,8 @@ def best_rates(problem: MatrixRegression, method: Any, batch_size: int,
     grid = lr_grid(problem, method, batch_size, tmax, per_decade)
     opts = _optimizers(problem, method, grid, batch_size, engine)
     if engine == "ode":
-        ds = theory.run(problem, opts, tmax, points_per_decade=_PPD)
+        with quiet_traps():  # the rate grid reaches diverging and barely moving rates
+            ds = theory.run(problem, opts, tmax, points_per_decade=_PPD)
         return _best(grid, ds.step.values, ds.risk.values, horizons)
     sim = simulate.run(problem, opts, tmax, seeds=seeds, points_per_decade=_PPD, progress=False)
     return _best(grid, sim.step.values, sim.risk.mean("seed").values, horizons)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.traps import quiet_traps
 
 __all__ = ["LrSearch", "grid_minimum", "parabola_vertex", "search_lr", "tune_lr"]
 
@@ -142,7 +143,8 @@ def tune_lr(problem: Any, optimizer: Any, steps: int | Sequence[int],
         if engine == "theory":
             from optdyn import theory
 
-            ds = theory.run(problem, opts, tmax, **run_kwargs)
+            with quiet_traps():  # a grid tries rates that diverge or barely move, on purpose
+                ds = theory.run(problem, opts, tmax, **run_kwargs)
             curve = ds[var]
         else:
             from optdyn import simulate

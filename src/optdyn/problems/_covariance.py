@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from optdyn._core.traps import warn_trap
 from optdyn.problems.base import GaussianRegression
 
 __all__ = ["SpectralCovariance", "digest"]
@@ -39,6 +40,19 @@ class SpectralCovariance(GaussianRegression):
     target_attr: str = "theta_star"
     start_attr: str = "theta0"
     target_array: str = "theta_star"
+
+    def _warn_zero_start(self) -> None:
+        """Warn when the start equals the target (R0 = 0): the risk then only shows the noise."""
+        if self.initial_risk != 0.0:
+            return
+        target = "theta_star" if self.target_attr == "theta_star" else "target"
+        hint = ("theta_star=PowerLawCoefficients(beta=1.0)" if target == "theta_star" else
+                "target=PowerLawTarget(beta=0.5)")
+        floor = ("stays 0 at every step (there is no noise either)"
+                 if self.noise_second_moment == 0 else "only rises to the noise floor")
+        warn_trap(f"{type(self).__name__}: the initial risk R0 = 0 because the start equals the "
+                  f"target (by default both are zero), so the risk {floor}. "
+                  f"Give a target, e.g. {hint}.", stacklevel=4)
 
     @property
     def initial_risk(self) -> float:

@@ -133,6 +133,7 @@ class LinearRegression(SpectralCovariance):
         if not isinstance(noise, NoiseLaw):
             raise ConfigError("noise", f"expected a law from optdyn.noise, got {noise!r}")
         set_("noise", noise)
+        self._warn_zero_start()
 
     @staticmethod
     def _decompose(cov: Any) -> tuple[np.ndarray, np.ndarray | None]:

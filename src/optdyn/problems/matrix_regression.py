@@ -258,6 +258,7 @@ class MatrixRegression(SpectralCovariance):
         set_("w0", w0)
         set_("_target_config", tcfg)
         set_("_start_config", scfg)
+        self._warn_zero_start()
 
     @classmethod
     def power_law(cls, d: int, m: int, alpha: float, beta: float, **kw: Any) -> MatrixRegression:

@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from optdyn._core.spec import canonical_json
+from optdyn._core.traps import quiet_traps
 from optdyn.study import build_problem, optimizer_objects
 
 __all__ = ["run_batch"]
@@ -75,8 +76,10 @@ def run_batch(task: dict[str, Any]) -> xr.Dataset:
     if base["theory"]:
         options = dict(base["theory"])
         method = options.pop("method")
-        th = theory.run_available(problem, flat, steps, method, points_per_decade=ppd,
-                                  stack=base.get("stack", 8), **options)
+        with quiet_traps():  # divergence and missing theories are recorded per point
+            th = theory.run_available(problem, flat, steps, method, points_per_decade=ppd,
+                                      stack=base.get("stack", 8), warn=False,
+                                      **options)
         data.update(_split(th, THEORY_VARS, n_p, n_o))
         coords.setdefault("step", ("step", th["step"].values))
         no_theory = th.attrs.get("no_theory", "{}")

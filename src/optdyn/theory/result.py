@@ -24,8 +24,50 @@ from optdyn._core.results import (
     spec_attrs,
     step_coords,
 )
+from optdyn._core.traps import warn_trap
 
 __all__ = ["curves", "divergence"]
+
+_TRANSIENT = 0.9  # a final risk above this fraction of R0 (with a limit below it): transient
+
+
+def _named(opts: Sequence[Any], idx: np.ndarray) -> str:
+    names = [opts[i].label() for i in idx[:4]]
+    return ", ".join(names) + (f" and {len(idx) - 4} more" if len(idx) > 4 else "")
+
+
+def _constant_lr(opt: Any) -> float:
+    """The constant learning rate of a config (NaN for a schedule or a policy)."""
+    lr = getattr(opt, "lr", None)
+    value = getattr(lr, "value", lr) if type(lr).__name__ == "Constant" else lr
+    try:
+        return float(value) if np.ndim(value) == 0 else np.nan
+    except (TypeError, ValueError):
+        return np.nan
+
+
+def _warn_traps(opts: Sequence[Any], risk: np.ndarray, diverged: np.ndarray, limit: np.ndarray,
+                crit: np.ndarray, method: str, steps: int) -> None:
+    """One warning, with the numbers, for configs whose constant lr is above the critical rate
+    but had not diverged by the horizon, and one for configs whose horizon ends in the
+    transient (final risk above 90% of R0 while the limit risk is below it)."""
+    lrs = np.asarray([_constant_lr(o) for o in opts], float)
+    above = np.flatnonzero(~diverged & (lrs > crit))
+    for i in above[:4]:
+        warn_trap(f"{opts[i].label()}: lr = {lrs[i]:.6g} is above the critical lr "
+                  f"{crit[i]:.6g} of the {method} theory, so the risk grows without bound (it "
+                  f"had not yet diverged after {steps} steps)", stacklevel=4)
+    r0, end = risk[:, 0], risk[:, -1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = end / r0
+        slow = np.flatnonzero(~diverged & (r0 > 0) & np.isfinite(end) & (ratio > _TRANSIENT)
+                              & ~(limit >= _TRANSIENT * r0) & ~(lrs > crit))
+    if slow.size:
+        i = slow[0]
+        warn_trap(f"the horizon ends in the transient for {_named(opts, slow)}: after {steps} "
+                  f"steps the {method} theory risk is still {ratio[i]:.0%} of R0 = {r0[i]:.4g}"
+                  + (f" (its limit is {limit[i]:.4g})" if np.isfinite(limit[i]) else "")
+                  + "; take more steps or a larger lr", stacklevel=4)
 
 
 def divergence(risk: np.ndarray, status: np.ndarray) -> np.ndarray:
@@ -62,9 +104,10 @@ def curves(
     limit = np.asarray([lr for lr, _ in limits], dtype=float)
     crit = np.asarray([c for _, c in limits], dtype=float)
     for i in np.flatnonzero(diverged):
-        warnings.warn(f"{opts[i].label()} diverged at step {div_step[i]}: its risk exceeds "
-                      f"{threshold:.3g}; the critical learning rate of {method} theory is "
-                      f"{crit[i]:.6g}", stacklevel=3)
+        warn_trap(f"{opts[i].label()} diverged at step {div_step[i]}: its risk exceeds "
+                  f"{threshold:.3g}; the critical learning rate of the {method} theory is "
+                  f"{crit[i]:.6g}", stacklevel=3)
+    _warn_traps(opts, risk, diverged, limit, crit, method, int(ckpts[-1]))
     for i in np.flatnonzero(status == 2):
         warnings.warn(f"{opts[i].label()}: the integrator stopped after {n_substeps[i]} steps "
                       "(max_substeps or failed error control); later checkpoints are NaN",
