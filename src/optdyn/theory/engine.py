@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from typing import Any
 
 import jax
@@ -80,8 +81,8 @@ def _split_options(laws: list[Any], method: str, options: dict[str, Any]) -> dic
 
 
 def _solve(method: str, law: Any, problem: Any, opts: list[Any], ckpts: np.ndarray,
-           options: dict[str, Any], rtol: float, max_substeps: int, threshold: float
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+           options: dict[str, Any], rtol: float, max_substeps: int, threshold: float,
+           progress: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """One group of configs: the mode ODE through the one integrator, or the law's own solver
     (an exact recursion, a mean-field recursion)."""
     if method in ("ode", "conjecture"):
@@ -91,7 +92,7 @@ def _solve(method: str, law: Any, problem: Any, opts: list[Any], ckpts: np.ndarr
                                    modes.v0, ckpts.astype(float), rtol=rtol,
                                    max_substeps=max_substeps, threshold=threshold)
         return np.asarray(out), np.asarray(st), np.asarray(ns), {}
-    return law.solve(method, problem, opts, ckpts, options)
+    return law.solve(method, problem, opts, ckpts, options, progress=progress)
 
 
 def run(
@@ -106,6 +107,7 @@ def run(
     max_substeps: int = 2_000_000,
     divergence_threshold: float | None = None,
     stack: int | None = None,
+    progress: bool | None = None,
     **options: Any,
 ) -> xr.Dataset:
     """The deterministic risk curve(s) that high-dimensional theory predicts.
@@ -147,6 +149,9 @@ def run(
             fixed width makes each config's float64 numbers independent, to the bit, of the
             other configs it runs with (what sweeps use; :func:`optdyn.simulate.run` has the
             same option).
+        progress: for solvers that take long (the mean-field recursion): True shows a bar on
+            a terminal, False hides progress, None (default) shows a bar for long work on a
+            terminal and a line every 10 s elsewhere. The ODE needs none (milliseconds).
         **options: law options (e.g. ``drift``, ``n_mc``, ``seed`` of the mean-field recursion;
             ``mc_chains``, ``mc_points`` of the Adam conjecture).
 
@@ -192,7 +197,8 @@ def run(
         law_opts = {k: v for k, v in opts_all.items() if k in key[0].options}
         pad = [idx[0]] * (stack - len(idx)) if stack and method != "mean-field" else []
         out, st, ns, extra = _solve(method, key[0], problem, [opts[i] for i in idx + pad],
-                                    ckpts, law_opts, rtol, max_substeps, threshold)
+                                    ckpts, law_opts, rtol, max_substeps, threshold,
+                                    progress)
         n = len(idx)
         out, st, ns = out[:n], st[:n], ns[:n]
         extra = {k: (dims, arr[:n]) for k, (dims, arr) in extra.items()}
@@ -230,6 +236,7 @@ def run_available(
     method: str = "ode",
     *,
     points_per_decade: int = 10,
+    warn: bool = True,
     **kwargs: Any,
 ) -> xr.Dataset:
     """Theory curves for every config of a list that has a theory, NaN for the others.
@@ -238,7 +245,10 @@ def run_available(
     so that ``optdyn run`` and sweeps can overlay theory on a mixed experiment (e.g. SGD, signSGD
     and Adam). With ``method="exact"`` the SGD configs use the exact recursion and the others
     their ODE. ``has_theory`` (per config) says which configs have a curve;
-    ``attrs["no_theory"]`` (JSON, label -> reason) says why the others have none.
+    ``attrs["no_theory"]`` (JSON, label -> reason) says why the others have none, and, with
+    ``warn``, one warning lists them with their reasons. A config refused by its law when
+    solved (e.g. a limit the law only sees with the horizon) is retried alone and marked the
+    same way; the others keep their curves.
     """
     if method not in METHODS:
         raise ConfigError("method", f"expected one of {METHODS}, got {method!r}")
@@ -290,4 +300,8 @@ def run_available(
     ds["has_theory"] = ("config", np.asarray([i in chosen for i in full]))
     ds.attrs["has_theory"] = json.dumps([i in chosen for i in full])
     ds.attrs["no_theory"] = json.dumps({optimizers[i].label(): r for i, r in reasons.items()})
+    if warn and reasons:
+        why = "; ".join(f"{optimizers[i].label()}: {r}" for i, r in sorted(reasons.items()))
+        warnings.warn(f"no {method} theory for {len(reasons)} of {len(optimizers)} configs "
+                      f"(NaN, has_theory = False): {why}", stacklevel=2)
     return ds
