@@ -431,6 +431,9 @@ def test_muon_rejects_vector_params_and_labels():
     o = Muon(0.1)
     with pytest.raises(ConfigError):
         o.update(jnp.ones(3), o.init(jnp.ones(3)), jnp.ones(3))
-    assert Muon(0.02, convention="optax").label() == "Muon(lr=0.02, convention=optax)"
+    assert Muon(0.02, convention="optax").label() == \
+        "Muon(lr=0.02, beta=0.95, convention=optax, ns_steps=5)"
+    assert Muon(0.02, batch_size=16).label() == \
+        "Muon(lr=0.02, beta=0.95, batch_size=16, convention=torch, ns_steps=5)"
     cfg = Muon(0.02, ns_coeffs=np.asarray(KELLER_COEFFS)).to_config()
     assert cfg["ns_coeffs"] == (KELLER_COEFFS,)

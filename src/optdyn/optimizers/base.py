@@ -67,6 +67,7 @@ class Optimizer(abc.ABC):
     name: str = "optimizer"
     spec_fields: dict[str, str] = {"lr": "schedule"}  # noqa: RUF012
     schedule_fields: tuple[str, ...] = ("lr",)
+    label_always: tuple[str, ...] = ()
 
     @property
     def per_sample(self) -> bool:
@@ -100,13 +101,16 @@ class Optimizer(abc.ABC):
         return out
 
     def label(self) -> str:
-        """A short human-readable label, e.g. ``SGD(lr=0.1, batch_size=4)``."""
+        """A short human-readable label, e.g. ``SGD(lr=0.1, batch_size=4)``: the fields that
+        differ from their defaults, and always those of ``label_always`` (defaults a reader
+        would not assume, such as Muon's momentum 0.95)."""
         cfg = self.to_config()
         cfg.pop("optimizer")
         defaults = {f.name: f.default for f in dataclasses.fields(self)}  # type: ignore[arg-type]
         parts = []
         for k, v in cfg.items():
-            if k in defaults and defaults[k] is not dataclasses.MISSING and v == defaults[k]:
+            if (k in defaults and defaults[k] is not dataclasses.MISSING and v == defaults[k]
+                    and k not in self.label_always):
                 continue
             if isinstance(v, dict):
                 v = v.get("schedule", "schedule")

@@ -188,6 +188,8 @@ class Muon(Optimizer):
     polar: str = static(default="newton_schulz")
     eps: Any = static(default=None)
     name = "Muon"
+    # the momentum 0.95, the Newton-Schulz steps and the convention change the numbers: shown
+    label_always = ("beta", "ns_steps", "convention")
 
     def __post_init__(self) -> None:
         self._init_schedules()
