@@ -56,7 +56,10 @@ def compare(kind: str, noise_name: str, cov: str, d: int, seeds: int):
 @pytest.mark.parametrize("cov", ["diag", "toeplitz"])
 @pytest.mark.parametrize("kind,noise_name", CASES)
 def test_theory_follows_simulation(kind, noise_name, cov):
-    mean, mx, drop = compare(kind, noise_name, cov, d=300, seeds=6)
+    # Cauchy labels make the seed mean noisy: with 6 seeds signSGD's worst checkpoint on the
+    # Toeplitz covariance was 15.6% off (3.6 standard errors), with 12 seeds 7.5% (2.3)
+    seeds = 12 if noise_name == "cauchy" else 6
+    mean, mx, drop = compare(kind, noise_name, cov, d=300, seeds=seeds)
     assert drop > 3.0  # the curve moved: agreement is not the trivial one at R0
     assert mean <= 0.05 and mx <= 0.15, (mean, mx)
 

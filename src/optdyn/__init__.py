@@ -1,8 +1,34 @@
 """optdyn: exact high-dimensional dynamics of stochastic optimizers.
 
+One problem description gives both the simulated and the theoretical risk curve of an optimizer:
+
+    import optdyn as od
+    from optdyn.optimizers import SGD, SignSGD
+    from optdyn.problems import LinearRegression, PowerLawCoefficients, spectra
+
+    problem = LinearRegression(eigenvalues=spectra.power_law(200, alpha=0.75),
+                               theta_star=PowerLawCoefficients(beta=0.75))
+    opts = [SGD(0.2), SignSGD(2e-3)]
+    th = od.theory.run(problem, opts, steps=2000)            # deterministic curves, float64
+    sim = od.simulate.run(problem, opts, steps=2000, seeds=4)  # the same configs, simulated
+    od.plot.save_figure(od.plot.overlay(sim, th), "overlay.png")
+
+Where to look next:
+
+- ``od.problems`` (LinearRegression, MatrixRegression, PowerLawRandomFeatures, ...),
+  ``od.optimizers`` (SGD, SignSGD, ClippedSGD, Adam, NormalizedSGD, SignSVD, Muon, optax),
+  ``od.noise`` (label-noise laws), ``od.schedules`` (learning-rate schedules);
+- ``od.simulate.run`` (the simulation engine), ``od.theory.run`` (the one theory driver;
+  ``od.theory.run_available`` gives NaN for configs without a theory);
+- ``od.plot`` (figures), ``od.io`` (atomic save/load of results), ``od.study`` and
+  ``od.sweep`` (experiments as TOML data, grids over any field, on processes or Dask);
+- ``od.analysis`` (clipping criteria, signSGD effects, Muon phases, scaling laws, lr tuning);
+- the command line: ``optdyn --help`` (run, demo, reproduce, sweep, phases, spectrum).
+
 Importing optdyn enables JAX's float64 support (theory runs in float64); simulations choose their
 dtype explicitly (float32 by default). Submodules load on first use: ``import optdyn as od;
 od.problems.LinearRegression`` works without importing the theory or the figures up front.
+Documentation: docs/index.md in the repository.
 """
 
 import importlib
