@@ -134,3 +134,17 @@ def _key(problem, opt):
     from optdyn._core.pytree import Representative
 
     return ("mc", problem.engine_key(), Representative(problem), opt.batch_size, 2)
+
+
+def test_a_heartbeat_reports_work_whose_steps_are_not_counted(capsys):
+    import time
+
+    from optdyn._core.progress import heartbeat
+
+    with heartbeat("reproduce", "fig", every_s=0.05):
+        time.sleep(0.18)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) >= 2 and all(x.startswith("reproduce: fig running, ") for x in lines)
+    with heartbeat("reproduce", "fig", enabled=False, every_s=0.01):
+        time.sleep(0.05)
+    assert capsys.readouterr().err == ""

@@ -4,16 +4,20 @@ On a terminal (stderr is a tty) the work shows as a rich bar per task, when it i
 asked. Anywhere else (a notebook, a log file, CI) it shows as one line on stderr every
 ``every_s`` seconds, ``NAME: TASK 1200/5000 steps (24%), 12 s, about 38 s left``, and a last line
 when a task that printed one finishes; work that ends within ``every_s`` prints nothing.
-``enabled=False`` hides both.
+``enabled=False`` hides both. Work whose steps are not counted (a whole figure) reports through
+:func:`heartbeat`: a line every ``every_s`` seconds while it runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "heartbeat"]
 
 
 class Progress:
@@ -98,3 +102,27 @@ class Progress:
     def __exit__(self, *exc: Any) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+@contextlib.contextmanager
+def heartbeat(name: str, label: str, enabled: bool = True, every_s: float = 30.0
+              ) -> Iterator[None]:
+    """While the block runs, print ``NAME: LABEL running, 60 s`` on stderr every ``every_s``
+    seconds (a daemon thread; nothing for work shorter than ``every_s``)."""
+    stop = threading.Event()
+    t0 = time.perf_counter()
+
+    def beat() -> None:
+        while not stop.wait(every_s):
+            print(f"{name}: {label} running, {time.perf_counter() - t0:.0f} s", file=sys.stderr,
+                  flush=True)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    if enabled:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if enabled:
+            thread.join()

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from optdyn._core.progress import heartbeat
 from optdyn._core.registry import lookup
 
 __all__ = ["figure", "names", "run", "describe", "write_caption", "single_threaded_blas"]
@@ -81,14 +82,17 @@ def describe() -> dict[str, str]:
     return {n: _REGISTRY[n].description for n in sorted(_REGISTRY)}
 
 
-def run(name: str, out: Path | str) -> list[Path]:
-    """Build figure ``name`` into folder ``out``; returns the files written."""
+def run(name: str, out: Path | str, progress: bool = True) -> list[Path]:
+    """Build figure ``name`` into folder ``out``; returns the files written. With ``progress``
+    a line on stderr every 30 s says the figure is still being built (the engines inside report
+    their own progress where they take long)."""
     _load()
     lookup(_REGISTRY, name, "name", "figure")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    files = _REGISTRY[name].fn(out)
+    with heartbeat("reproduce", name, enabled=progress):
+        files = _REGISTRY[name].fn(out)
     print(f"{name}: {len(files)} files in {out} ({time.perf_counter() - t0:.1f} s)")
     return files
 
