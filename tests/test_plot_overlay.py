@@ -60,7 +60,7 @@ def test_theory_key_is_validated(tmp_path):
         parse_experiment(raw)
 
 
-def test_overlay_function_checks_configs():
+def test_overlay_matches_configs_by_label():
     p = LinearRegression(eigenvalues=spectra.power_law(30, 0.3), theta_star=RandomVector(2.0),
                          noise=noise.Gaussian(0.2))
     opts = [SGD(0.05), SignSGD(0.01)]
@@ -68,7 +68,16 @@ def test_overlay_function_checks_configs():
     th = theory.run(p, opts, 300)
     ax = plot.overlay(sim, th)
     assert len(ax.get_lines()) >= 4
-    with pytest.raises(ValueError, match="configs"):
-        plot.overlay(sim, theory.run(p, opts[:1] + [SGD(0.1), SGD(0.2)], 300))
-    mixed = theory.run_available(p, [SGD(0.05), Adam(0.01)], 300)
+    # different configs on the two sides: matched by label, not refused (issue 19)
+    other = theory.run(p, opts[:1] + [SGD(0.1), SGD(0.2)], 300)
+    ax = plot.overlay(sim, other)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    for label in ["SGD(lr=0.05)", "SignSGD(lr=0.01)", "SGD(lr=0.1)", "SGD(lr=0.2)"]:
+        assert sum(t.startswith(label) for t in texts) == 1, (label, texts)
+    with pytest.raises(ValueError, match="no 'loss'"):
+        plot.overlay(sim, th[["risk"]], var="loss")
+    mixed = theory.run_available(p, [SGD(0.05), Adam(0.01)], 300, warn=False)
     assert mixed.sizes["config"] == 2 and np.isnan(mixed.risk.values[1]).all()
+    ax = plot.overlay(simulate.run(p, [SGD(0.05), Adam(0.01)], 300, seeds=2), mixed)
+    assert any("Adam" in t and "no theory" in t for t in
+               (t.get_text() for t in ax.get_legend().get_texts()))

@@ -10,9 +10,14 @@ import numpy as np
 import xarray as xr
 from matplotlib.colors import ListedColormap
 
+from optdyn.plot import style
+
 __all__ = ["phase_map", "PHASE_COLORS"]
 
-PHASE_COLORS = ["#4c72b0", "#dddddd", "#dd8452"]  # SignSGD-favoured, trade-off, SignSVD-favoured
+# SignSGD-favoured, trade-off, SignSVD-favoured: Okabe-Ito blue and orange around a light grey,
+# apart under deuteranopia, protanopia and tritanopia too (tests/test_plot_style.py)
+PHASE_COLORS = [style.PALETTE[0], "#DDDDDD", style.PALETTE[1]]
+_EXTRA = (style.PALETTE[2], style.PALETTE[5], style.PALETTE[3])  # colours of ``extra_lines``
 
 
 def _edges(v: np.ndarray) -> np.ndarray:
@@ -36,25 +41,29 @@ def phase_map(ds: xr.Dataset, ax: Any = None, spots: xr.Dataset | None = None,
     ax.pcolormesh(_edges(a), _edges(b), np.ma.masked_invalid(lab),
                   cmap=ListedColormap(PHASE_COLORS), vmin=-1.5, vmax=1.5, shading="flat")
     aa = np.linspace(_edges(a)[0], _edges(a)[-1], 200)
-    ax.axvline(0.5, color="k", ls=":", lw=1.2, label="2α = 1")
-    ax.axvline(1.0, color="k", ls="--", lw=1.2, label="α = 1")
-    ax.plot(aa, 0.5 - aa, color="k", ls="-", lw=1.0, label="2α + 2β = 1")
+    ax.axvline(0.5, color="k", ls=":", lw=1.2, label=r"$2\alpha = 1$")
+    ax.axvline(1.0, color="k", ls="--", lw=1.2, label=r"$\alpha = 1$")
+    ax.plot(aa, 0.5 - aa, color="k", ls="-", lw=1.0, label=r"$2\alpha + 2\beta = 1$")
     for k, (name, fn) in enumerate((extra_lines or {}).items()):
-        ax.plot(aa, fn(aa), color=f"C{k + 2}", ls="-.", lw=1.6, label=name)
+        ax.plot(aa, fn(aa), color=_EXTRA[k % len(_EXTRA)], ls="-.", lw=1.8, label=name)
     if spots is not None:
         for i in range(spots.sizes["point"]):
             s = spots.isel(point=i)
             win = PHASE_COLORS[2] if float(s.sim_log_ratio) > 0 else PHASE_COLORS[0]
             ax.scatter(float(s.alpha), float(s.beta), s=90, c=win, edgecolors="k",
                        marker="o" if bool(s.agree) else "X", zorder=5)
+        for m, what in (("o", "agrees"), ("X", "disagrees")):
+            ax.scatter([], [], s=50, c="w", edgecolors="k", marker=m,
+                       label=f"simulation {what} (colour: its winner)")
     ax.set_xlim(_edges(a)[0], _edges(a)[-1])
     ax.set_ylim(_edges(b)[0], _edges(b)[-1])
-    ax.set_xlabel("α (λ_j = j^(-2α))")
-    ax.set_ylabel("β (target j^(-β))")
+    ax.set_xlabel(r"$\alpha$ ($\lambda_j = j^{-2\alpha}$)")
+    ax.set_ylabel(r"$\beta$ (target $j^{-\beta}$)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in PHASE_COLORS]
     leg1 = ax.legend(handles, ["SignSGD-favoured", "trade-off", "SignSVD-favoured"],
                      loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
     ax.add_artist(leg1)
     ax.legend(loc="lower left", bbox_to_anchor=(1.01, 0.0), fontsize=7)
-    ax.set_title(title or f"phases, d={ds.attrs.get('d')}, σ={ds.attrs.get('sigma')}")
+    ax.set_title(title or rf"phases, $d = {ds.attrs.get('d')}$, "
+                          rf"$\sigma = {ds.attrs.get('sigma')}$")
     return ax

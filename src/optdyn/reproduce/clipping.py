@@ -28,6 +28,7 @@ from optdyn import noise as N  # noqa: E402
 from optdyn.analysis import clipping as C  # noqa: E402
 from optdyn.analysis.compare import mean_relative_error  # noqa: E402
 from optdyn.optimizers import SGD, ClippedSGD  # noqa: E402
+from optdyn.plot import style  # noqa: E402
 from optdyn.plot.curves import risk_curves, save_figure  # noqa: E402
 from optdyn.problems import DataRegression, LinearRegression, sklearn_dataset  # noqa: E402
 from optdyn.reproduce import figure, write_caption  # noqa: E402
@@ -47,7 +48,7 @@ def _paper_time(ds: xr.Dataset, trace: float) -> xr.Dataset:
     return ds.assign_coords(t=("step", ds["samples"].values / trace))
 
 
-TIME_LABEL = "t = samples / Tr K"
+TIME_LABEL = style.time_label(r"\mathrm{Tr}\,K")
 
 
 # --------------------------------------------------------------------------- clip-fig1
@@ -68,12 +69,13 @@ def clip_fig1(out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(6.2, 4.3), constrained_layout=True)
     shown = _paper_time(sim, d).assign_coords(label=("config", [f"clipped SGD (c = {c})",
                                                                  "unclipped SGD"]))
-    risk_curves(shown, ax=ax, colors=["tab:blue", "tab:red"])
+    risk_curves(shown, ax=ax, colors=[style.PALETTE[0], style.PALETTE[3]])
     ax.plot(th.samples.values[1:] / d, th.risk.values[1:], "k--", lw=1.2, label="clipped ODE")
     ax.set_xlabel(TIME_LABEL)
     ax.set_ylim(max(1e-3, 0.3 * np.nanmin(th.risk.values)), None)
-    ax.set_title(f"Cauchy noise (scale 0.5), D={D}, d=Tr K={d:.1f}, c={c}, eta={eta}")
-    ax.legend(frameon=False, fontsize=7)
+    ax.set_title(rf"Cauchy noise (scale 0.5), $D = {D}$, $d = \mathrm{{Tr}}\,K = {d:.1f}$, "
+                 rf"$c = {c}$, $\eta = {eta}$")
+    style.legend(ax)
     files = [save_figure(fig, out / "clip-fig1.png")]
     ds = sim.rename(risk="risk_sim")
     ds["risk_ode_clipped"] = ("step", th.risk.interp(step=sim.step.values).values)
@@ -133,23 +135,22 @@ def clip_ccc(out: Path) -> list[Path]:
     nu_t = np.stack([C.nu(law, R, cs, normalized=True) for law in tlaws.values()])
 
     fig, axs = plt.subplots(1, 3, figsize=(13, 3.9), constrained_layout=True)
-    colors = plt.get_cmap("tab10").colors
+    colors = style.PALETTE
     for i, name in enumerate(laws):
         axs[0].plot(cs, ccc[i], color=colors[i], label=name)
         axs[0].plot(c_mc, mc[i], "o", ms=3.5, color=colors[i])
     axs[0].axhline(1.0, color="k", ls="--", lw=0.9)
-    axs[0].set(xscale="log", xlabel="residual threshold c", ylabel="CCC = mu^2 / nu",
-               title=f"R = {R}, noise std {s} (dots: Monte Carlo)")
+    axs[0].set(xscale="log", xlabel="residual threshold $c$", ylabel=r"CCC $= \mu^2/\nu$",
+               title=f"$R = {R}$, noise std {s} (dots: Monte Carlo)")
     axs[0].legend(frameon=False, fontsize=7)
-    cmap = plt.get_cmap("viridis")
     for i, df in enumerate(dfs):
-        col = cmap(i / (len(dfs) - 1) * 0.9)
+        col = style.color(i)
         axs[1].plot(cs, mu_t[i], color=col, label=f"df = {df:g}")
         axs[2].plot(cs, nu_t[i], color=col, label=f"df = {df:g}")
-    axs[1].set(xscale="log", xlabel="c", ylabel="mu (descent factor)",
+    axs[1].set(xscale="log", xlabel="$c$", ylabel=r"$\mu$ (descent factor)",
                title=f"Student-t at equal variance {s**2:g}")
-    axs[2].set(xscale="log", xlabel="c", ylabel="nu / (2R + s^2) (variance factor)",
-               title=f"R = {R}")
+    axs[2].set(xscale="log", xlabel="$c$", ylabel=r"$\nu/(2R + s^2)$ (variance factor)",
+               title=f"$R = {R}$")
     for a in axs[1:]:
         a.legend(frameon=False, fontsize=7)
     files = [save_figure(fig, out / "clip-ccc.png")]
@@ -206,7 +207,7 @@ def clip_schedules(out: Path) -> list[Path]:
               "Gaussian": N.Gaussian(0.8)}
     res = {name: _schedules_panel(noise, seeds) for name, noise in panels.items()}
     fig, axs = plt.subplots(2, 2, figsize=(11, 7.5), constrained_layout=True)
-    cols = ["tab:blue", "tab:orange", "tab:gray"]
+    cols = [style.PALETTE[0], style.PALETTE[1], style.PALETTE[3]]
     files: list[Path] = []
     lines = [
         "- D = 500, K = U diag(j^(-1/6)) U^T with Haar U (seed 0), ||K|| = 1; theta* = 0, "
@@ -231,14 +232,14 @@ def clip_schedules(out: Path) -> list[Path]:
         ax.plot([], [], "k:", label="ODE heuristic")
         ax.plot([], [], "k--", label="ODE unclipped")
         ax.legend(frameon=False, fontsize=7)
-        ax.set_title(f"{name} noise, std 0.8, d = {r['d']:.1f}")
+        ax.set_title(f"{name} noise, std 0.8, $d = {r['d']:.1f}$")
         ax2 = axs[1, j]
         for th, col, lab in ((r["opt"], cols[0], "max-CCC"), (r["heur"], cols[1], "heuristic")):
             c = np.where(np.isinf(th.c.values), np.nan, th.c.values)
             ax2.plot(th.samples.values[1:] / r["d"], c[1:], color=col,
-                     label=f"{lab}: threshold c(t)")
+                     label=f"{lab}: threshold $c(t)$")
         ax2.set(xscale="log", yscale="log", xlabel=TIME_LABEL,
-                ylabel="residual threshold c (gap: no clipping)")
+                ylabel="residual threshold $c$ (gap: no clipping)")
         ax2.legend(frameon=False, fontsize=7)
         fo, fh, fs = (float(x.risk.values[-1]) for x in (r["opt"], r["heur"], r["sgd"]))
         unclipped_frac = float(np.mean(np.isinf(r["opt"].c.values)))
@@ -319,7 +320,7 @@ def clip_realdata(out: Path) -> list[Path]:
         ax = axs[0, j]
         sim = _paper_time(r["sim"], r["d"]).assign_coords(
             label=("config", [f"clipped SGD c={r['c']}", "unclipped SGD"]))
-        risk_curves(sim, ax=ax, colors=["tab:blue", "tab:gray"])
+        risk_curves(sim, ax=ax, colors=[style.PALETTE[0], style.PALETTE[3]])
         ax.set_xlabel(TIME_LABEL)
         for th, ls in ((r["thg"], "--"), (r["thm"], ":")):
             for i in range(2):
@@ -341,7 +342,7 @@ def clip_realdata(out: Path) -> list[Path]:
         dens = sum(w / (sd * math.sqrt(2 * math.pi)) * np.exp(-0.5 * ((xs - m) / sd) ** 2)
                    for w, m, sd in zip(mix.weights, mix.means, mix.stds, strict=True))
         ax2.plot(xs, dens, "k:", label="3-component mixture (EM)")
-        ax2.set(xlabel="residual y - <f, theta*>", ylabel="density")
+        ax2.set(xlabel=r"residual $y - \langle f, \theta^*\rangle$", ylabel="density")
         ax2.legend(frameon=False, fontsize=7)
         eg, em = r["err_g"], r["err_m"]
         lines += [

@@ -25,6 +25,7 @@ from optdyn.optimizers.muon import SignSVD  # noqa: E402
 from optdyn.optimizers.normalized import NormalizedSGD  # noqa: E402
 from optdyn.optimizers.sgd import SGD  # noqa: E402
 from optdyn.optimizers.sign import SignSGD  # noqa: E402
+from optdyn.plot import style  # noqa: E402
 from optdyn.plot.curves import save_figure  # noqa: E402
 from optdyn.problems.memory import AssociativeMemory  # noqa: E402
 from optdyn.reproduce import figure, write_caption  # noqa: E402
@@ -56,7 +57,7 @@ def memory_groups(out: Path) -> list[Path]:
         ds = run(pb, _group_optimizers(pb, lr), T, checkpoints=np.arange(1, T + 1))
         panels[alpha] = ds.isel(seed=0).assign_coords(optimizer=("config", _NAMES))
     fig, axes = plt.subplots(2, 5, figsize=(17, 6.5), sharey="row")
-    colors = plt.cm.viridis(np.linspace(0, 0.9, M))
+    colors = [style.color(g) for g in range(M)]
     lines = []
     for r, (alpha, ds) in enumerate(panels.items()):
         t = ds.step.values[1:]
@@ -68,15 +69,15 @@ def memory_groups(out: Path) -> list[Path]:
             if name == "Muon":
                 ax.semilogy(t, TH.muon_noiseless_loss(K, lr, t) if alpha == 0 else
                             TH.muon_noisy_bound(K, lr, t, pb.loss_star), "k--", lw=1,
-                            label="K e^-t" if alpha == 0 else "Thm 5.1 bound")
+                            label=r"$K e^{-t}$" if alpha == 0 else "Thm 5.1 bound")
             if name == "GD" and alpha == 0:
                 for g in range(M):
                     ax.semilogy(t, TH.gd_subtask_loss(ds.group_mass.values[g] / pb.C, lr, t),
                                 ":", color=colors[g], lw=1)
-            ax.set_title(f"{name}, alpha={alpha}")
-            ax.set_xlabel("step t")
+            ax.set_title(rf"{name}, $\alpha = {alpha}$")
+            ax.set_xlabel("step $t$")
             if c == 0:
-                ax.set_ylabel("group loss - L*")
+                ax.set_ylabel(r"group loss $- L^*$")
             ax.set_ylim(1e-10, 10)
             end = ge[:, -1]
             lines.append(f"| {alpha} | {name} | " + " | ".join(f"{v:.3g}" for v in end)
@@ -129,7 +130,7 @@ def memory_scaling(out: Path) -> list[Path]:
     Ts = np.array([8, 16, 32, 64, 128, 256])
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     rows, dsets = [], []
-    colors = plt.cm.plasma(np.linspace(0, 0.8, len(_BETAS)))
+    colors = [style.color(b) for b in range(len(_BETAS))]
     for b, beta in enumerate(_BETAS):
         pb = AssociativeMemory(K, M, beta, alpha)
         lr_gd = 1.0 / float(pb.p.max())
@@ -150,16 +151,17 @@ def memory_scaling(out: Path) -> list[Path]:
         rows.append(f"| {beta} | {fgd.slope:.3f} +- {fgd.slope_se:.3f} | {flb.slope:.3f} | "
                     f"{pred:.3f} | {fmu.slope:.3f} +- {fmu.slope_se:.3f} | "
                     f"{-TH.MUON_SCALING_EXPONENT:.1f} |")
-        axes[0].loglog(st, r, color=colors[b], label=f"GD beta={beta}")
+        axes[0].loglog(st, r, color=colors[b], label=rf"GD $\beta = {beta}$")
         axes[0].loglog(st, lb, ":", color=colors[b], lw=1)
-        axes[1].loglog(Ts, mu, "o-", color=colors[b], label=f"Muon beta={beta}")
+        axes[1].loglog(Ts, mu, "o-", color=colors[b], label=rf"Muon $\beta = {beta}$")
         dsets.append(xr.Dataset(
             {"gd_excess": ("step", gd.risk.values), "gd_lower_bound": ("step_lb", lb),
              "muon_excess": ("T", mu)},
             coords={"step": gd.step.values, "step_lb": st, "T": Ts}).expand_dims(beta=[beta]))
-    axes[1].loglog(Ts, TH.muon_scaling_loss(K, Ts), "k--", label="(log K / T)^2")
-    axes[0].set(xlabel="T (steps)", ylabel="L - L*", title="GD (dotted: Thm 5.7 lower bound)")
-    axes[1].set(xlabel="T (steps, lr = 2 log K / T)", ylabel="L(T) - L*", title="Muon")
+    axes[1].loglog(Ts, TH.muon_scaling_loss(K, Ts), "k--", label=r"$(\log K / T)^2$")
+    axes[0].set(xlabel="$T$ (steps)", ylabel="$L - L^*$", title="GD (dotted: Thm 5.7 lower bound)")
+    axes[1].set(xlabel=r"$T$ (steps, $\mathrm{lr} = 2 \log K / T$)", ylabel="$L(T) - L^*$",
+                title="Muon")
     for ax in axes:
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -207,12 +209,16 @@ def memory_speedup(out: Path) -> list[Path]:
     fmu = TH.fit_exponent(Cs, mu_steps)
     K = M * Cs
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    ax.loglog(Cs, gd_steps, "o-", label=f"GD: slope {fgd.slope:.2f} +- {fgd.slope_se:.2f}")
-    ax.loglog(Cs, mu_steps, "s-", label=f"Muon: slope {fmu.slope:.2f} +- {fmu.slope_se:.2f}")
-    ax.loglog(Cs, K / (lr * target), "k:", lw=1, label="K / (lr eps) (Thm 4.1)")
-    ax.loglog(Cs, np.log(K / target) / lr, "k--", lw=1, label="log(K / eps) (Thm 4.2)")
-    ax.set(xlabel="group size C", ylabel=f"steps to L <= {target}",
-           title=f"M = {M}, beta = {beta}, lr = {lr}")
+    ax.loglog(Cs, gd_steps, "o-", color=style.PALETTE[0],
+              label=rf"GD: slope {fgd.slope:.2f} $\pm$ {fgd.slope_se:.2f}")
+    ax.loglog(Cs, mu_steps, "s-", color=style.PALETTE[1],
+              label=rf"Muon: slope {fmu.slope:.2f} $\pm$ {fmu.slope_se:.2f}")
+    ax.loglog(Cs, K / (lr * target), "k:", lw=1,
+              label=r"$K / (\mathrm{lr}\,\varepsilon)$ (Thm 4.1)")
+    ax.loglog(Cs, np.log(K / target) / lr, "k--", lw=1,
+              label=r"$\log(K / \varepsilon)$ (Thm 4.2)")
+    ax.set(xlabel="group size $C$", ylabel=rf"steps to $L \leq {target}$",
+           title=rf"$M = {M}$, $\beta = {beta}$, $\mathrm{{lr}} = {lr}$")
     ax.legend(fontsize=7)
     fig.tight_layout()
     png = save_figure(fig, out / "memory-speedup.png")

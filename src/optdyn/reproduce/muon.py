@@ -24,6 +24,7 @@ from optdyn import io  # noqa: E402
 from optdyn.analysis.fits import slope  # noqa: E402
 from optdyn.analysis.muon import decay_rates, isotropic_match  # noqa: E402
 from optdyn.analysis.phases import LABELS, phase_diagram, spot_check  # noqa: E402
+from optdyn.plot import style  # noqa: E402
 from optdyn.plot.curves import save_figure  # noqa: E402
 from optdyn.plot.phases import phase_map  # noqa: E402
 from optdyn.reproduce import figure, write_caption  # noqa: E402
@@ -63,7 +64,7 @@ def muon_preconditioning(out: Path) -> list[Path]:
     slopes = _fit_slopes(ds)
     lam = ds.eigenvalue.values
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), constrained_layout=True)
-    colors = plt.cm.viridis(np.linspace(0, 0.85, ds.sizes["case"]))
+    colors = [style.color(i) for i in range(ds.sizes["case"])]
     for i, case in enumerate(ds.case.values):
         c = ds.sel(case=case)
         ax = axes[0] if str(c.optimizer.values) == "SignSVD" else axes[1]
@@ -77,11 +78,11 @@ def muon_preconditioning(out: Path) -> list[Path]:
     axes[0].loglog(lam, 3 * np.sqrt(ref), "k--", lw=0.8, label="slope 1/2")
     axes[0].loglog(lam, 3 * ref, "k-.", lw=0.8, label="slope 1")
     axes[1].loglog(lam, 30 * ref, "k-.", lw=0.8, label="slope 1")
-    axes[0].set_title("SignSVD: f_B(λ) (lines), κ₀(B) (dotted)")
-    axes[1].set_title("SignSGD (Haar basis): a_B √m λ (lines)")
+    axes[0].set_title(r"SignSVD: $f_B(\lambda)$ (lines), $\kappa_0(B)$ (dotted)")
+    axes[1].set_title(r"SignSGD (Haar basis): $a_B \sqrt{m}\,\lambda$ (lines)")
     for ax in axes:
-        ax.set_xlabel("eigenvalue λ_j")
-        ax.set_ylabel("decay rate r_j = E<Δ_j,U_j> √(2R)/ρ_j")
+        ax.set_xlabel(r"eigenvalue $\lambda_j$")
+        ax.set_ylabel(r"decay rate $r_j = \mathrm{E}\langle\Delta_j, U_j\rangle\sqrt{2R}/\rho_j$")
         ax.legend(fontsize=7)
     paths = [save_figure(fig, out / "muon-preconditioning.png")]
     paths.append(io.save(ds, out / "muon-preconditioning.nc"))
@@ -118,15 +119,18 @@ def muon_isotropic(out: Path) -> list[Path]:
     res = {b: isotropic_match(batch_size=b, lr_svd=lr) for b, lr in ((1, 0.3), (16, 0.05))}
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), constrained_layout=True)
     for ax, (b, r) in zip(axes, res.items(), strict=True):
-        ax.loglog(r["k"], r["r_svd"], "-", color="C1", label=f"SignSVD lr={r['lr_svd']:.3g}")
-        ax.loglog(r["k"], r["r_sgd_rescaled"], "--", color="C0",
-                  label=f"SignSGD lr={r['lr_sgd']:.3g} at step τk (τ={r['tau']:.3f})")
-        ax.loglog(r["k"], r["r_sgd_same_steps"], ":", color="C0", label="SignSGD at step k")
+        ax.loglog(r["k"], r["r_svd"], "-", color=style.PALETTE[1],
+                  label=f"SignSVD lr={r['lr_svd']:.3g}")
+        ax.loglog(r["k"], r["r_sgd_rescaled"], "--", color=style.PALETTE[0],
+                  label=rf"SignSGD lr={r['lr_sgd']:.3g} at step $\tau k$ ($\tau = {r['tau']:.3f}$)")
+        ax.loglog(r["k"], r["r_sgd_same_steps"], ":", color=style.PALETTE[0],
+                  label="SignSGD at step $k$")
         ax.loglog(r["th_svd"].step.values[1:], r["th_svd"].risk.values[1:], "k-", lw=0.6,
                   label="template theory (SignSVD)")
-        ax.set_title(f"K = I, d=128, m=256, B={b}: mean gap after rescaling {r['gap']:.3f}")
-        ax.set_xlabel("SignSVD step k")
-        ax.set_ylabel("risk")
+        ax.set_title(f"$K = I$, $d = 128$, $m = 256$, $B = {b}$: mean gap after rescaling "
+                     f"{r['gap']:.3f}")
+        ax.set_xlabel("SignSVD step $k$")
+        ax.set_ylabel("risk $R$")
         ax.legend(fontsize=7)
     paths = [save_figure(fig, out / "muon-isotropic.png")]
     data = xr.Dataset({f"B{b}_{n}": ("k" + str(b), r[n]) for b, r in res.items()
@@ -163,21 +167,22 @@ def muon_phases(out: Path) -> list[Path]:
             for d in (128, 256)}
     spots = spot_check(maps[256], _SPOTS, batch_size=16, horizon=1000)
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.8), constrained_layout=True)
-    phase_map(maps[128], axes[0], title=f"d=128, m=256, σ={sigma}")
-    phase_map(maps[256], axes[1], spots=spots, title=f"d=256, m=512, σ={sigma} (+ simulation)")
+    phase_map(maps[128], axes[0], title=rf"$d = 128$, $m = 256$, $\sigma = {sigma}$")
+    phase_map(maps[256], axes[1], spots=spots,
+              title=rf"$d = 256$, $m = 512$, $\sigma = {sigma}$ (+ simulation)")
     # A7: best constant rate against the horizon
     ds = maps[256]
     sel = dict(alpha=1.0, beta=0.5, batch_size=16)
     hs = ds.horizon.values
     lr_slopes = {}
-    for meth, c in (("signsgd", "C0"), ("signsvd", "C1")):
+    for meth, c in (("signsgd", style.PALETTE[0]), ("signsvd", style.PALETTE[1])):
         g = ds.best_lr.sel(optimizer=meth).sel(sel).values
         lr_slopes[meth] = slope(hs, g)
         axes[2].loglog(hs, g / g[0], "o-", color=c,
                        label=f"{meth}: slope {lr_slopes[meth]:.3f}")
-    axes[2].set_xlabel("horizon T (steps)")
-    axes[2].set_ylabel("best constant lr / its value at T=100")
-    axes[2].set_title("α=1, β=0.5, B=16, d=256: lr*(T)")
+    axes[2].set_xlabel("horizon $T$ (steps)")
+    axes[2].set_ylabel("best constant lr / its value at $T = 100$")
+    axes[2].set_title(r"$\alpha = 1$, $\beta = 0.5$, $B = 16$, $d = 256$: $\mathrm{lr}^*(T)$")
     axes[2].legend(fontsize=8)
     paths = [save_figure(fig, out / "muon-phases.png")]
     for d, m in maps.items():

@@ -42,7 +42,7 @@ _DIMS = (64, 128)
 SPOTS = ((1.5, 0.0), (1.0, 0.25), (2.0, 0.0))  # checked at d = 256, m = 512, 3 seeds
 # the SignSVD-favoured / trade-off boundary read off the measured maps (docs/muon.md), drawn for
 # reference
-_FOUND = {"β = α (found: SignSVD-favoured above)": lambda a: a}
+_FOUND = {r"$\beta = \alpha$ (found: SignSVD-favoured above)": lambda a: a}
 
 
 def simulated_maps(out: Path, dims: tuple[int, ...] = _DIMS) -> dict[int, xr.Dataset]:
@@ -96,9 +96,10 @@ def muon_phases_sim(out: Path) -> list[Path]:
         for i, crit in enumerate(("all", "long")):
             hs = ds.horizon.values if crit == "all" else LONG
             phase_map(ds.assign(label=labels[d, crit]), axes[i, j], extra_lines=_FOUND,
-                      title=f"simulation d={d}, m={2 * d}, σ=0, K axis-aligned\n"
-                            f"label over B∈{{{','.join(str(b) for b in ds.batch_size.values)}}}, "
-                            f"T∈{{{', '.join(f'{h:g}' for h in hs)}}}")
+                      title=rf"simulation $d = {d}$, $m = {2 * d}$, $\sigma = 0$, $K$ axis-aligned"
+                            "\nlabel over "
+                            rf"$B \in \{{{','.join(str(b) for b in ds.batch_size.values)}\}}$, "
+                            rf"$T \in \{{{', '.join(f'{h:g}' for h in hs)}\}}$")
     d0, d1 = sorted(maps)
     spot_lines = []
     for (a, b), sp in spots.items():

@@ -46,6 +46,7 @@ from optdyn.analysis.tuning import grid_minimum  # noqa: E402
 from optdyn.optimizers import Muon, SignSVD  # noqa: E402
 from optdyn.optimizers.base import Optimizer  # noqa: E402
 from optdyn.optimizers.polar import ns_singular_value_map  # noqa: E402
+from optdyn.plot import style  # noqa: E402
 from optdyn.plot.curves import risk_curves, save_figure  # noqa: E402
 from optdyn.problems import MatrixRegression  # noqa: E402
 from optdyn.reproduce import figure, single_threaded_blas, write_caption  # noqa: E402
@@ -236,7 +237,7 @@ def gradient_spectra(pb: MatrixRegression, w: np.ndarray, batch_size: int, *, dr
 
 
 # -------------------------------------------------------------------------------- the figure
-_COLORS = dict(zip(VARIANTS, plt.get_cmap("tab10").colors, strict=False))
+_STYLES = {v: style.series(i) for i, v in enumerate(VARIANTS)}  # colour, markers past 7
 _MAPS = {"NS3 Keller": (3, "keller"), "NS5 Keller": (5, "keller"), "NS10 Keller": (10, "keller"),
          "PE5": (5, "polar_express")}
 # (batch size, label noise, lr grid): B < d (rank-deficient gradients) and B = d
@@ -246,27 +247,29 @@ _SIZE = dict(d=64, m=64, alpha=1.0, beta=0.5, steps=1000, seeds=3)
 
 def _row(axes: Any, ds: xr.Dataset, summ: xr.Dataset, spectra: dict[str, np.ndarray]) -> None:
     variants = list(ds["variant"].values)
-    colors = [_COLORS[v] for v in variants]
+    colors = [_STYLES[v]["color"] for v in variants]
     c_lr = summ.attrs["common_lr"]
-    tag = f"B={ds.attrs['batch_size']}, sigma={ds.attrs['sigma']}"
+    tag = rf"$B = {ds.attrs['batch_size']}$, $\sigma = {ds.attrs['sigma']}$"
     sub = ds["risk"].sel(lr=c_lr).rename(variant="config")
     sub = sub.to_dataset(name="risk").assign_coords(label=("config", variants))
     risk_curves(sub, ax=axes[0], x="step", colors=colors,
                 title=f"{tag}: risk at common lr {c_lr:.3g}")
     ax = axes[1]
     steps = ds["step"].values
-    for v, col in zip(variants, colors, strict=True):
-        ax.loglog(steps[1:], summ["curve_common"].sel(variant=v).values[1:], color=col, label=v)
+    for v in variants:
+        ax.loglog(steps[1:], summ["curve_common"].sel(variant=v).values[1:], label=v,
+                  **_STYLES[v])
     ax.axhline(1.0, color="k", lw=0.8)
     ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    ax.set(xlabel="step", ylabel="R_variant / R_SignSVD (log scale)",
+    ax.set(xlabel="step", ylabel=r"$R_\mathrm{variant} / R_\mathrm{SignSVD}$ (log scale)",
            title=f"{tag}: gap ratio at lr {c_lr:.3g}")
     ax = axes[2]
     final = _mean_risk(ds["risk"]).isel(step=-1)
-    for v, col in zip(variants, colors, strict=True):
-        ax.loglog(ds["lr"].values, final.sel(variant=v).values, "o-", ms=3, color=col, label=v)
+    for v in variants:
+        ax.loglog(ds["lr"].values, final.sel(variant=v).values, ms=3, color=_STYLES[v]["color"],
+                  marker="s" if "marker" in _STYLES[v] else "o", label=v)
     ax.set(xlabel="lr", ylabel=f"final risk (step {int(steps[-1])})",
            title=f"{tag}: learning-rate sweep")
     ax.legend(frameon=False, fontsize=6)
@@ -278,12 +281,13 @@ def _row(axes: Any, ds: xr.Dataset, summ: xr.Dataset, spectra: dict[str, np.ndar
         ax.semilogx(s, np.arange(1, s.size + 1) / s.size, ls, color=col, lw=1.6,
                     label=f"CDF {k}")
     ax.axvline(1e-3, color="0.6", lw=0.8)
-    ax.set(xlabel="s / ||.||_F", ylabel="fraction of singular values <= s", xlim=(1e-7, 1),
+    ax.set(xlabel=r"$s / \|\cdot\|_F$", ylabel=r"fraction of singular values $\leq s$",
+           xlim=(1e-7, 1),
            title=f"{tag}: spectra and NS maps")
     twin = ax.twinx()
-    for (name, (t, co)), col in zip(_MAPS.items(), plt.get_cmap("Set1").colors, strict=False):
+    for (name, (t, co)), col in zip(_MAPS.items(), style.PALETTE, strict=False):
         twin.semilogx(grid, ns_singular_value_map(grid, t, co), color=col, lw=1, label=name)
-    twin.set_ylabel("NS output singular value p_T(s)")
+    twin.set_ylabel(r"NS output singular value $p_T(s)$")
     twin.set_ylim(0, 1.6)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = twin.get_legend_handles_labels()

@@ -29,6 +29,7 @@ from optdyn import (  # noqa: E402
 from optdyn.analysis.compare import relative_error  # noqa: E402
 from optdyn.analysis.scaling import fit_window, frontier, scaling_laws  # noqa: E402
 from optdyn.optimizers import SGD, SignSGD  # noqa: E402
+from optdyn.plot import style  # noqa: E402
 from optdyn.plot.curves import save_figure  # noqa: E402
 from optdyn.problems.plrf import PowerLawRandomFeatures  # noqa: E402
 from optdyn.reproduce import figure, single_threaded_blas, write_caption  # noqa: E402
@@ -95,46 +96,46 @@ def _validation(study: xr.Dataset) -> tuple[xr.Dataset, list[str]]:
 def _curves_figure(study: xr.Dataset, pt: int, out: Path) -> Path:
     s = study.isel(point=pt)
     fig, axs = plt.subplots(2, 3, figsize=(15, 8.2), constrained_layout=True)
-    cmap = plt.get_cmap("viridis")
     for i, o in enumerate(s["optimizer"].values):
         for j, sch in enumerate(s["schedule"].values):
             ax = axs[i, j]
             x = s.sel(optimizer=o, schedule=sch)
             for k, d in enumerate(x["d"].values):
                 ax.plot(d * x["steps"].values, x["loss"].sel(d=d).values, lw=1.2,
-                        color=cmap(k / max(1, x["d"].size - 1)), label=f"d = {d}")
+                        label=f"$d = {d}$", **style.series(k))
             f = x["f"].values
             ax.plot(f, x["frontier_loss"].values, "k--", lw=1.4, label="frontier")
             lo, hi = float(x["fit_lo"]), float(x["fit_hi"])
             if math.isfinite(lo):
                 ff = np.logspace(math.log10(lo), math.log10(hi), 20)
-                ax.plot(ff, 10 ** float(x["intercept"]) * ff ** float(x["slope"]), color="red",
-                        lw=2.2, alpha=0.6,
-                        label=f"fit: slope {float(x['slope']):.3f} +- "
+                ax.plot(ff, 10 ** float(x["intercept"]) * ff ** float(x["slope"]),
+                        color="0.4", lw=2.2, alpha=0.6,
+                        label=rf"fit: slope {float(x['slope']):.3f} $\pm$ "
                               f"{float(x['slope_se']):.3f}")
-            ax.set(xscale="log", yscale="log", xlabel="compute f = d x samples",
-                   ylabel="loss P = R + F0 at the best lr",
+            ax.set(xscale="log", yscale="log", xlabel=r"compute $f = d \times \mathrm{samples}$",
+                   ylabel="loss $P = R + F_0$ at the best lr",
                    title=f"{OPT_LABEL[o]}, {SCH_LABEL[sch]}")
             ax.legend(frameon=False, fontsize=7)
     ax = axs[0, 2]
-    styles = {("sign_sgd", "constant"): ("tab:blue", "-"), ("sign_sgd", "wsd"): ("tab:blue", "--"),
-              ("sgd", "constant"): ("tab:orange", "-"), ("sgd", "wsd"): ("tab:orange", "--")}
+    blue, orange = style.PALETTE[0], style.PALETTE[1]
+    styles = {("sign_sgd", "constant"): (blue, "-"), ("sign_sgd", "wsd"): (blue, "--"),
+              ("sgd", "constant"): (orange, "-"), ("sgd", "wsd"): (orange, "--")}
     for (o, sch), (c, ls) in styles.items():
         x = s.sel(optimizer=o, schedule=sch)
         ax.plot(x["f"].values, x["frontier_loss"].values, color=c, ls=ls,
-                label=f"{o}, {sch}: {float(x['slope']):.3f} +- {float(x['slope_se']):.3f}")
-    ax.set(xscale="log", yscale="log", xlabel="compute f", ylabel="frontier loss",
-           title="frontiers (slope +- s.e.)")
+                label=rf"{o}, {sch}: {float(x['slope']):.3f} $\pm$ {float(x['slope_se']):.3f}")
+    ax.set(xscale="log", yscale="log", xlabel="compute $f$", ylabel="frontier loss",
+           title=r"frontiers (slope $\pm$ s.e.)")
     ax.legend(frameon=False, fontsize=7)
     ax = axs[1, 2]
     for (o, sch), (c, ls) in styles.items():
         x = s.sel(optimizer=o, schedule=sch)
         ax.plot(x["f"].values, x["frontier_d"].values, color=c, ls=ls, label=f"{o}, {sch}")
-    ax.set(xscale="log", yscale="log", xlabel="compute f", ylabel="compute-optimal d",
+    ax.set(xscale="log", yscale="log", xlabel="compute $f$", ylabel="compute-optimal $d$",
            title="best model size on the frontier")
     ax.legend(frameon=False, fontsize=7)
-    fig.suptitle(f"PLRF alpha = {float(s['alpha'])}, beta = {float(s['beta'])}: loss at the "
-                 f"best learning rate against compute, per model size (v = {V_RATIO} d)")
+    fig.suptitle(rf"PLRF $\alpha = {float(s['alpha'])}$, $\beta = {float(s['beta'])}$: loss at "
+                 rf"the best learning rate against compute, per model size ($v = {V_RATIO}\,d$)")
     return save_figure(fig, out / f"{NAME}-curves.png")
 
 
@@ -167,24 +168,24 @@ def _slope_maps(study: xr.Dataset, out: Path) -> Path:
         for k in range(a.size):
             txt = f"{vals[k]:.3f}"
             if isinstance(panel, tuple):
-                txt += f"\n+-{se[k]:.3f}"
+                txt += f"\n\u00b1{se[k]:.3f}"
             ax.annotate(txt, (a[k], b[k]), textcoords="offset points", xytext=(0, 16),
                         ha="center", fontsize=7)
         aa = np.linspace(0, 1.7, 50)
         ax.plot(aa, 0.5 - aa, "k:", lw=0.8)
         ax.axvline(0.5, color="gray", lw=0.8, ls="--")
         ax.axhline(0.5, color="gray", lw=0.8, ls="--")
-        ax.set(xlim=(0.2, 1.7), ylim=(0.1, 1.15), xlabel="alpha (feature decay)",
-               ylabel="beta (target decay)", title=title)
+        ax.set(xlim=(0.2, 1.7), ylim=(0.1, 1.15), xlabel=r"$\alpha$ (feature decay)",
+               ylabel=r"$\beta$ (target decay)", title=title)
         fig.colorbar(sc, ax=ax, shrink=0.8)
-    fig.suptitle("Compute-optimal slope s of P*(f) ~ f^s over (alpha, beta); dashed: 2 alpha = 1 "
-                 "and 2 beta = 1; dotted: 2 alpha + 2 beta = 1")
+    fig.suptitle(r"Compute-optimal slope $s$ of $P^*(f) \sim f^s$ over $(\alpha, \beta)$; dashed: "
+                 r"$2\alpha = 1$ and $2\beta = 1$; dotted: $2\alpha + 2\beta = 1$")
     return save_figure(fig, out / f"{NAME}-slopes.png")
 
 
 def _validation_figure(val: xr.Dataset, out: Path) -> Path:
     fig, axs = plt.subplots(1, val.sizes["problem"], figsize=(13, 4.6), constrained_layout=True)
-    colors = ["tab:blue", "tab:cyan", "tab:orange", "tab:red"]
+    colors = [style.PALETTE[i] for i in (0, 4, 1, 3)]  # blue, sky blue, orange, vermillion
     for ax, prob in zip(np.atleast_1d(axs), val["problem"].values, strict=True):
         v = val.sel(problem=prob)
         steps = v["step"].values
@@ -195,8 +196,8 @@ def _validation_figure(val: xr.Dataset, out: Path) -> Path:
             ax.plot(steps[1:], sim.mean(0)[1:], "o", ms=3, color=c,
                     label=f"{cfg}: sim mean ({float(v['mean_rel_error'].sel(config=cfg)):.1%})")
             ax.plot(steps[1:], v["loss_theory"].sel(config=cfg).values[1:], color=c, lw=1.2)
-        ax.set(xscale="log", yscale="log", xlabel="step", ylabel="loss P = R + F0",
-               title=f"{prob}: d = {val.attrs['d']}, v = {val.attrs['v']}")
+        ax.set(xscale="log", yscale="log", xlabel="step", ylabel="loss $P = R + F_0$",
+               title=f"{prob}: $d = {val.attrs['d']}$, $v = {val.attrs['v']}$")
         ax.legend(frameon=False, fontsize=7)
     fig.suptitle("PLRF simulations (dots: mean of seeds, bands 10-90%) against the theory of the "
                  "reduced problem (lines); legend: mean relative error")

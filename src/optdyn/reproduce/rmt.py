@@ -19,6 +19,8 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from optdyn import io  # noqa: E402
+from optdyn.plot import style  # noqa: E402
+from optdyn.plot.curves import save_figure  # noqa: E402
 from optdyn.problems import conjugate_kernel_problem, random_features_problem  # noqa: E402
 from optdyn.reproduce import figure, write_caption  # noqa: E402
 from optdyn.rmt import (  # noqa: E402
@@ -71,13 +73,15 @@ def density_figure(out: Path) -> list[Path]:
         rho = ck.density(xs)
         h, centres = _hist(ev_g, hi)
         ax = axes.flat[(k // 2) + 3 * (k % 2)]
-        ax.bar(centres, h, width=hi / _BINS, alpha=0.45, label="simulation (Gaussian W, X)")
+        ax.bar(centres, h, width=hi / _BINS, alpha=0.45, color=style.PALETTE[0],
+               label="simulation (Gaussian $W$, $X$)")
         ax.plot(xs, rho, "k", lw=1.2, label="limiting density")
         ax.set_ylim(0, 1.3 * max(np.quantile(rho, 0.98), h[1:].max()))
         n0, n1, m = shape
-        ax.set_title(f"{f}: n0={n0}, n1={n1}, m={m}\nKS {ks_g:.4f} (Gauss), {ks_r:.4f} (Rad.)"
+        ax.set_title(f"{f}: $n_0 = {n0}$, $n_1 = {n1}$, $m = {m}$\n"
+                     f"KS {ks_g:.4f} (Gauss), {ks_r:.4f} (Rad.)"
                      + (f", atom {ck.atom:.3f}" if ck.atom > 0 else ""), fontsize=9)
-        ax.set_xlabel("eigenvalue of M = YY^T/m")
+        ax.set_xlabel(r"eigenvalue of $M = YY^\top/m$")
         if k == 0:
             ax.legend(fontsize=8)
         rows.append(dict(x=xs, density=rho, hist=h, centres=centres, ks_g=ks_g, ks_r=ks_r,
@@ -88,8 +92,7 @@ def density_figure(out: Path) -> list[Path]:
                      f"{ev_g[-1]:.4f} | {ks_g:.4f} | {ks_r:.4f} |")
     fig.tight_layout()
     png = out / "rmt-density.png"
-    fig.savefig(png, dpi=130)
-    plt.close(fig)
+    save_figure(fig, png, dpi=130)
     ds = xr.Dataset(
         {"density": (("case", "point"), np.array([r["density"] for r in rows])),
          "x": (("case", "point"), np.array([r["x"] for r in rows])),
@@ -136,11 +139,12 @@ def multilayer_figure(out: Path) -> list[Path]:
         rho = law.density(xs)
         h, centres = _hist(ev, hi)
         ax = axes[ell - 1]
-        ax.bar(centres, h, width=hi / _BINS, alpha=0.45, label="simulation")
+        ax.bar(centres, h, width=hi / _BINS, alpha=0.45, color=style.PALETTE[0],
+               label="simulation")
         ax.plot(xs, rho, "k", lw=1.2, label="recursion (docs/theory/rmt.md section 5)")
         ax.set_ylim(0, 1.3 * max(np.quantile(rho, 0.98), h[1:].max()))
-        ax.set_title(f"layer {ell}: n_{ell} = {widths[ell - 1]}, KS {ks:.4f}", fontsize=9)
-        ax.set_xlabel(f"eigenvalue of Y_{ell} Y_{ell}^T / m")
+        ax.set_title(f"layer {ell}: $n_{{{ell}}} = {widths[ell - 1]}$, KS {ks:.4f}", fontsize=9)
+        ax.set_xlabel(rf"eigenvalue of $Y_{{{ell}}} Y_{{{ell}}}^\top / m$")
         data[ell] = (xs, rho, h, centres, ks)
         lines.append(f"| {ell} | {widths[ell - 1]} | {law.q[ell]:.4f} | "
                      f"{law.layer_constants[-1].theta2:.4f} | {law.atom:.3f} | "
@@ -148,8 +152,7 @@ def multilayer_figure(out: Path) -> list[Path]:
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     png = out / "rmt-multilayer.png"
-    fig.savefig(png, dpi=130)
-    plt.close(fig)
+    save_figure(fig, png, dpi=130)
     ds = xr.Dataset(
         {"density": (("layer", "point"), np.array([data[k][1] for k in (1, 2, 3)])),
          "x": (("layer", "point"), np.array([data[k][0] for k in (1, 2, 3)])),
@@ -201,16 +204,17 @@ def largest_figure(out: Path) -> list[Path]:
     thr = ck.spikes().threshold
     k_c = 1.0 + 2.0 * ck.psi * thr / ck.c2**2  # kurtosis at the BBP threshold
     ax1.plot(grid, pred_grid, "k", label="predicted limit max(edge, outlier)")
-    ax1.plot(np.repeat(kap, 2), top_a[:, :, 1].ravel(), "o", color="C0", ms=4,
+    ax1.plot(np.repeat(kap, 2), top_a[:, :, 1].ravel(), "o", color=style.PALETTE[0], ms=4,
              label="simulated top eigenvalue (2 seeds)")
-    ax1.plot(np.repeat(kap, 2), top_a[:, :, 0].ravel(), "x", color="C1", ms=4,
+    ax1.plot(np.repeat(kap, 2), top_a[:, :, 0].ravel(), "x", color=style.PALETTE[1], ms=4,
              label="simulated second eigenvalue")
     ax1.axhline(ck.right_edge, color="gray", ls=":", lw=1)
-    ax1.axvline(k_c, color="C3", ls="--", lw=1, label=f"threshold E w^4 = {k_c:.1f}")
+    ax1.axvline(k_c, color=style.PALETTE[3], ls="--", lw=1,
+                label=rf"threshold $\mathrm{{E}}\,w^4 = {k_c:.1f}$")
     ax1.set_xscale("log")
-    ax1.set_xlabel("E w^4 of W's entries (sparse +-1/sqrt p: 1/p)")
+    ax1.set_xlabel(r"$\mathrm{E}\,w^4$ of $W$'s entries (sparse $\pm 1/\sqrt{p}$: $1/p$)")
     ax1.set_ylabel("eigenvalue")
-    ax1.set_title(f"centred ReLU, n0, n1, m = {shape_a}, X Gaussian", fontsize=9)
+    ax1.set_title(f"centred ReLU, $(n_0, n_1, m) = {shape_a}$, $X$ Gaussian", fontsize=9)
     ax1.legend(fontsize=7)
     err_a = np.abs(top_a[:, :, 1] / pred_a[:, None] - 1)
 
@@ -230,18 +234,18 @@ def largest_figure(out: Path) -> list[Path]:
             top_b[i, j] = sample_eigenvalues(_sin_he2(c), *shape_b, seed=j, w_entries=w,
                                              x_entries=x)[-3:]
     for i, (w, x) in enumerate(combos):
-        ax2.plot(cs, pred_b[i] / edge_b, "-", color=f"C{i}", label=f"predicted, W {w}, X {x}")
-        ax2.plot(cs, top_b[i, :, 2] / edge_b, "o", color=f"C{i}", ms=5)
-        ax2.plot(cs, top_b[i, :, 1] / edge_b, "x", color=f"C{i}", ms=5)
+        ax2.plot(cs, pred_b[i] / edge_b, "-", color=style.color(i),
+                 label=f"predicted, $W$ {w}, $X$ {x}")
+        ax2.plot(cs, top_b[i, :, 2] / edge_b, "o", color=style.color(i), ms=5)
+        ax2.plot(cs, top_b[i, :, 1] / edge_b, "x", color=style.color(i), ms=5)
     ax2.axhline(1.0, color="gray", ls=":", lw=1)
-    ax2.set_xlabel("c in f(t) = sin t + c (t^2 - 1)")
+    ax2.set_xlabel(r"$c$ in $f(t) = \sin t + c\,(t^2 - 1)$")
     ax2.set_ylabel("eigenvalue / right edge")
-    ax2.set_title(f"n0, n1, m = {shape_b}; o top, x second eigenvalue", fontsize=9)
+    ax2.set_title(f"$(n_0, n_1, m) = {shape_b}$; o top, x second eigenvalue", fontsize=9)
     ax2.legend(fontsize=7)
     fig.tight_layout()
     png = out / "rmt-largest-eigenvalue.png"
-    fig.savefig(png, dpi=130)
-    plt.close(fig)
+    save_figure(fig, png, dpi=130)
     err_b = np.abs(top_b[:, :, 2] / pred_b - 1)
     ds = xr.Dataset(
         {"relu_predicted": ("kurtosis", pred_a),
@@ -316,11 +320,12 @@ def random_features_dynamics_figure(out: Path) -> list[Path]:
         rel, rel_g = np.abs(s / r - 1)[1:], np.abs(sg / r - 1)[1:]
         t = th.samples.values / n1
         ax.loglog(t[1:], r[1:], "k", lw=1.5, label="theory on the limiting CK spectrum")
-        ax.loglog(t[1:], s[1:], "o", color="C0", ms=4, label="SGD on actual tanh features")
-        ax.loglog(t[1:], sg[1:], "x", color="C1", ms=4,
-                  label="Gaussian inputs with the sampled covariance M")
-        ax.set_xlabel("t = samples / n1")
-        ax.set_ylabel("excess risk")
+        ax.loglog(t[1:], s[1:], "o", color=style.PALETTE[0], ms=4,
+                  label="SGD on actual tanh features")
+        ax.loglog(t[1:], sg[1:], "x", color=style.PALETTE[1], ms=4,
+                  label="Gaussian inputs with the sampled covariance $M$")
+        ax.set_xlabel(style.time_label("n_1"))
+        ax.set_ylabel(style.label("risk"))
         ax.set_title(f"{name}, lr = {lrs[name]:.3g}: mean |rel. err| {rel.mean():.3f} (features), "
                      f"{rel_g.mean():.3f} (Gaussian)", fontsize=9)
         ax.legend(fontsize=7)
@@ -333,8 +338,7 @@ def random_features_dynamics_figure(out: Path) -> list[Path]:
     ratio = gaussian_constants(lambda v: np.abs(np.tanh(v))).mean / math.sqrt(ck.theta1)
     fig.tight_layout()
     png = out / "rmt-random-features-dynamics.png"
-    fig.savefig(png, dpi=130)
-    plt.close(fig)
+    save_figure(fig, png, dpi=130)
     names = list(parts)
     ds = xr.Dataset(
         {"risk_theory": (("optimizer", "step"), np.array([parts[k][0] for k in names])),

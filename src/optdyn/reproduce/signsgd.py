@@ -28,6 +28,7 @@ from optdyn import noise as N  # noqa: E402
 from optdyn.analysis import signsgd as S  # noqa: E402
 from optdyn.analysis.compare import mean_relative_error  # noqa: E402
 from optdyn.optimizers import SGD, SignSGD  # noqa: E402
+from optdyn.plot import style  # noqa: E402
 from optdyn.plot.curves import risk_curves, save_figure  # noqa: E402
 from optdyn.problems import LinearRegression, spectra  # noqa: E402
 from optdyn.reproduce import figure, write_caption  # noqa: E402
@@ -69,8 +70,8 @@ def signsgd_risk(out: Path) -> list[Path]:
         "(seed 1); label noise "
         "0.5 x {N(0,1), t_3, Cauchy, Exp(1) - 1}.",
         f"- signSGD lr = {eta_s}/d, SGD lr = {eta_g}/d (per step), T = {T} (t = steps/d), "
-        f"{seeds} seeds, float32, bands 10-90%; black dashed: the ODEs (SGD's where "
-        "E eps^2 < inf); dotted: the limit risks.",
+        f"{seeds} seeds, float32, bands 10-90%; dashed in the config colour: the "
+        "ODEs (SGD's where E eps^2 < inf); dotted: the limit risks.",
         "- Mean relative error of the simulation mean against the theory:",
     ]
     files: list[Path] = []
@@ -83,10 +84,11 @@ def signsgd_risk(out: Path) -> list[Path]:
                 else th_s[["risk"]] * np.nan)
         th = xr.concat([th_s[["risk"]], th_g[["risk"]]], dim="config", coords="minimal",
                        compat="override")
-        shown = sim.assign_coords(label=("config", ["signSGD", "SGD"]))
-        risk_curves(shown, ax=ax, theory=th, colors=["tab:blue", "tab:gray"])
+        names = ("config", ["signSGD", "SGD"])
+        risk_curves(sim.assign_coords(label=names), ax=ax, theory=th.assign_coords(label=names),
+                    colors=[style.PALETTE[0], style.PALETTE[1]])
         r_s = theory.limit_risk(p, opts[0])
-        ax.axhline(r_s, color="tab:blue", ls=":", lw=0.9)
+        ax.axhline(r_s, color=style.PALETTE[0], ls=":", lw=0.9)
         err_s = _rel(sim, th, 0)
         has_sgd = bool(np.isfinite(th.risk.isel(config=1).values).all())
         err_g = _rel(sim, th, 1) if has_sgd else math.nan
@@ -127,7 +129,7 @@ def signsgd_effects(out: Path) -> list[Path]:
     d, eta, T = 400, 0.3, 6.0
     steps = int(T * d)
     fig, axs = plt.subplots(2, 2, figsize=(11, 7.8), constrained_layout=True)
-    cmap = plt.get_cmap("tab10").colors
+    cmap = style.PALETTE
     # (1) effective learning rate along the curve
     eff = {}
     for i, (name, law) in enumerate(NOISES.items()):
@@ -135,9 +137,9 @@ def signsgd_effects(out: Path) -> list[Path]:
         e = S.effects(p, SignSGD(eta / d), steps)
         eff[name] = e
         axs[0, 0].plot(e.t.values[1:], e.lr_eff.values[1:] * d, color=cmap[i], label=name)
-    axs[0, 0].set(xscale="log", yscale="log", xlabel="t = steps / d",
-                  ylabel="effective rate d lr c(R(t))",
-                  title=f"1. effective learning rate (lr = {eta}/d)")
+    axs[0, 0].set(xscale="log", yscale="log", xlabel=r"$t = \mathrm{steps}/d$",
+                  ylabel=r"effective rate $d\,\mathrm{lr}\,c(R(t))$",
+                  title=rf"1. effective learning rate ($\mathrm{{lr}} = {eta}/d$)")
     axs[0, 0].legend(frameon=False, fontsize=7)
     # (2) noise compression kappa(R), with Monte Carlo dots of c(R)
     R = np.logspace(-4, 1.5, 120)
@@ -158,28 +160,30 @@ def signsgd_effects(out: Path) -> list[Path]:
         mc_err.append(np.max(np.abs(k_mc / S.compression(law, r_mc) - 1)))
         axs[0, 1].plot(r_mc, k_mc, "o", ms=3.5, color=cmap[i])
     axs[0, 1].axhline(1.0, color="k", ls="--", lw=0.8)
-    axs[0, 1].set(xscale="log", xlabel="risk R", ylabel="kappa(R) = c(R)^2 (2R + E eps^2)",
-                  title="2. noise compression kappa(R) (dots: Monte Carlo)")
+    axs[0, 1].set(xscale="log", xlabel="risk $R$",
+                  ylabel=r"$\kappa(R) = c(R)^2\,(2R + \mathrm{E}\,\varepsilon^2)$",
+                  title=r"2. noise compression $\kappa(R)$ (dots: Monte Carlo)")
     axs[0, 1].legend(frameon=False, fontsize=7)
     # (3) preconditioning and (4) noise shape, on the Toeplitz covariance
     sp = eff["Gaussian"]
     j = sp.mode.values
-    axs[1, 0].loglog(j, sp.lambda_K.values, color="tab:gray",
-                     label=f"K (SGD), condition {sp.attrs['cond_K']:.1f}")
-    axs[1, 0].loglog(j, sp.lambda_M.values, color="tab:blue",
-                     label=f"D^-1/4 K D^-1/4 (signSGD), condition {sp.attrs['cond_M']:.1f}")
-    axs[1, 0].set(xlabel="mode j", ylabel="eigenvalue (drift rate per unit lr)",
+    axs[1, 0].loglog(j, sp.lambda_K.values, color=style.PALETTE[1],
+                     label=f"$K$ (SGD), condition {sp.attrs['cond_K']:.1f}")
+    axs[1, 0].loglog(j, sp.lambda_M.values, color=style.PALETTE[0],
+                     label=f"$D^{{-1/4}} K D^{{-1/4}}$ (signSGD), condition "
+                           f"{sp.attrs['cond_M']:.1f}")
+    axs[1, 0].set(xlabel="mode $j$", ylabel="eigenvalue (drift rate per unit lr)",
                   title="3. diagonal preconditioning")
     axs[1, 0].legend(frameon=False, fontsize=7)
     k = spectra.toeplitz_covariance(d, 0.5, seed=0)
     q_mc = _mc_sign_loads(k)
     q_err = float(np.abs(q_mc - sp.q.values).max() / sp.q.values.mean())
-    axs[1, 1].loglog(sp.lambda_M.values, sp.q.values, ".", ms=3, color="tab:blue",
-                     label="signSGD loads q_j (arcsine law)")
+    axs[1, 1].loglog(sp.lambda_M.values, sp.q.values, ".", ms=3, color=style.PALETTE[0],
+                     label="signSGD loads $q_j$ (arcsine law)")
     axs[1, 1].loglog(sp.lambda_M.values[::8], q_mc[::8], "x", ms=4, color="k",
-                     label="q_j from Monte Carlo sign covariance")
-    axs[1, 1].loglog(sp.lambda_K.values, sp.sgd_load.values, ".", ms=3, color="tab:gray",
-                     label="SGD loads lambda_j(K) (x (2R + s^2))")
+                     label="$q_j$ from Monte Carlo sign covariance")
+    axs[1, 1].loglog(sp.lambda_K.values, sp.sgd_load.values, ".", ms=3, color=style.PALETTE[1],
+                     label=r"SGD loads $\lambda_j(K)$ ($\times\,(2R + s^2)$)")
     axs[1, 1].set(xlabel="drift eigenvalue of the mode", ylabel="noise load",
                   title="4. gradient-noise reshaping")
     axs[1, 1].legend(frameon=False, fontsize=7)
@@ -230,7 +234,7 @@ def signsgd_heavy_tails(out: Path) -> list[Path]:
                                                     noise=mk(s)), lr) for s in scales]
            for name, mk in laws.items()}
     fig, axs = plt.subplots(1, 2, figsize=(12, 4.6), constrained_layout=True)
-    cmap = plt.get_cmap("tab10").colors
+    cmap = style.PALETTE
     sim_pts = []
     T_sim, seeds = 30, 3
     for i, (name, mk) in enumerate(laws.items()):
@@ -259,14 +263,15 @@ def signsgd_heavy_tails(out: Path) -> list[Path]:
     axs[0].plot([], [], "ko", label="simulation, signSGD (tail mean)")
     axs[0].plot([], [], "ks", mfc="none", label="simulation, SGD")
     axs[0].set(xlabel="noise scale", ylabel="limit risk",
-               title=f"K = I, d = {d}, signSGD lr = {eta}/d")
+               title=rf"$K = I$, $d = {d}$, signSGD $\mathrm{{lr}} = {eta}/d$")
     axs[0].legend(frameon=False, fontsize=7)
     lim = [0.3, 3.0]
-    axs[1].plot(lim, lim, "k:", lw=0.8, label="ratio = kappa")
+    axs[1].plot(lim, lim, "k:", lw=0.8, label=r"ratio $= \kappa$")
     axs[1].axhline(1, color="k", lw=0.5)
     axs[1].axvline(1, color="k", lw=0.5)
-    axs[1].set(xscale="log", yscale="log", xlabel="kappa(R_sign) = c^2 (2R + E eps^2)",
-               ylabel="R_SGD / R_signSGD at matched rate",
+    axs[1].set(xscale="log", yscale="log",
+               xlabel=r"$\kappa(R_\mathrm{sign}) = c^2\,(2R + \mathrm{E}\,\varepsilon^2)$",
+               ylabel=r"$R_\mathrm{SGD} / R_\mathrm{signSGD}$ at matched rate",
                title="who wins: SGD below 1, signSGD above")
     axs[1].legend(frameon=False, fontsize=7)
     files = [save_figure(fig, out / "signsgd-heavy-tails.png")]
@@ -332,7 +337,6 @@ def signsgd_adam(out: Path) -> list[Path]:
         "- Mean relative error of the simulation mean against the conjecture:",
     ]
     files: list[Path] = []
-    cmap = plt.get_cmap("viridis")
     for ax, (name, p) in zip(axs, panels.items(), strict=True):
         opts = [Adam(eta / p.d, b1=b1, b2=b2, eps=0.0) for b1, b2 in betas]
         steps = int(T * p.d)
@@ -340,11 +344,9 @@ def signsgd_adam(out: Path) -> list[Path]:
         ths = [adam_conjecture.run(p, o, steps) for o in opts]
         th = xr.concat([t[["risk"]] for t in ths], dim="config", coords="minimal",
                        compat="override")
-        shown = sim.assign_coords(label=("config", [f"Adam b1={b1:g}, b2={b2:g}"
-                                                    for b1, b2 in betas]))
-        risk_curves(shown, ax=ax, theory=th,
-                    colors=[cmap(i / (len(betas) - 1) * 0.9) for i in range(len(betas))])
-        ax.set_title(f"{name} noise (std 0.5), d = {p.d}")
+        names = ("config", [rf"Adam $\beta_1 = {b1:g}$, $\beta_2 = {b2:g}$" for b1, b2 in betas])
+        risk_curves(sim.assign_coords(label=names), ax=ax, theory=th.assign_coords(label=names))
+        ax.set_title(f"{name} noise (std 0.5), $d = {p.d}$")
         errs = mean_relative_error(sim, th)
         lines.append(f"  - {name}: " + "; ".join(
             f"b1={b1:g}, b2={b2:g}: {e:.2%}" for (b1, b2), e in zip(betas, errs, strict=True)))
