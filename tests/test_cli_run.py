@@ -106,3 +106,37 @@ def test_shipped_demo_config_parses():
     exp = parse_experiment(tomllib.loads(text))
     assert exp.problem.d == 400 and len(exp.optimizers) == 6
     assert Path(exp.output_dir).name == "demo_output"
+
+
+THEORY_ONLY = """
+steps = 50
+simulate = false
+theory = "ode"
+[problem]
+kind = "linear_regression"
+eigenvalues = { kind = "power_law", d = 10, alpha = 0.5 }
+theta_star = { kind = "random", norm = 1.0 }
+[[optimizer]]
+kind = "sgd"
+lr = 0.1
+"""
+
+
+def test_run_without_output_dir_writes_runs_file_stem(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my-first.toml").write_text(THEORY_ONLY)
+    assert main(["run", "my-first.toml", "--no-progress"]) == 0
+    assert (tmp_path / "runs" / "my-first" / "theory.nc").is_file()
+    assert not (tmp_path / "runs" / "study").exists()
+
+
+def test_output_dir_default_follows_the_name_field_then_the_stem(tmp_path):
+    from optdyn.config import load_experiment
+
+    (tmp_path / "a.toml").write_text(THEORY_ONLY)
+    (tmp_path / "b.toml").write_text('name = "named"\n' + THEORY_ONLY)
+    (tmp_path / "c.toml").write_text(THEORY_ONLY + '[output]\ndir = "elsewhere"\n')
+    a, b, c = (load_experiment(tmp_path / f"{x}.toml") for x in "abc")
+    assert (a.name, a.output_dir) == ("a", Path("runs/a"))
+    assert (b.name, b.output_dir) == ("named", Path("runs/named"))
+    assert (c.name, c.output_dir) == ("c", Path("elsewhere"))

@@ -32,6 +32,10 @@ Example (``optdyn run experiment.toml``)::
     dir = "runs/sgd-vs-sign"     # dataset.nc (theory.nc) and risk.png are written there
     figure = true
 
+Without ``[output] dir`` the results go to ``runs/NAME/``: NAME is the file's ``name`` when it
+gives one, else the file's name without its extension (``optdyn run sweep1.toml`` writes
+``runs/sweep1/``). ``optdyn run --out DIR`` overrides both.
+
 Every error names the offending field, e.g. ``optimizer[1].lr: must be finite and >= 0``, and a
 misspelled key comes with the closest valid name. An experiment is a study
 (:mod:`optdyn.study`) without a grid: any problem, optimizer or theory method a study can name,
@@ -41,13 +45,16 @@ an experiment can too; a file with a ``[sweep]`` table runs with ``optdyn sweep`
 from __future__ import annotations
 
 import dataclasses
+import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
 from optdyn._core.errors import ConfigError
 from optdyn.study import Study, load_study, parse_study, point_objects
 
-__all__ = ["Experiment", "experiment_from_study", "load_experiment", "parse_experiment"]
+__all__ = ["Experiment", "experiment_from_study", "load_experiment", "named_after_file",
+           "parse_experiment"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +81,8 @@ def experiment_from_study(study: Study) -> Experiment:
     """The single run of a study without a grid."""
     if study.grid.dims:
         raise ConfigError("sweep", f"this study is a grid of {study.grid.size} points; run it "
-                          "with `optdyn sweep` (or optdyn.sweep.run)")
+                          "with 'optdyn sweep FILE' (or optdyn.sweep.run), or remove its "
+                          "[sweep] table")
     spec = study.spec
     problem, opts = point_objects(spec)
     theory = dict(spec["theory"] or {})
@@ -94,5 +102,27 @@ def parse_experiment(raw: dict[str, Any], base_dir: Path | None = None) -> Exper
 
 
 def load_experiment(path: str | Path) -> Experiment:
-    """Read and validate an experiment TOML file (or the spec recorded in a ``.nc``)."""
-    return experiment_from_study(load_study(path))
+    """Read and validate an experiment TOML file (or the spec recorded in a ``.nc``).
+
+    A file without a ``name`` is named after the file (:func:`named_after_file`), so without
+    ``[output] dir`` it writes to ``runs/<file stem>/``.
+    """
+    return experiment_from_study(named_after_file(load_study(path), path))
+
+
+def named_after_file(study: Study, path: str | Path) -> Study:
+    """``study`` (read from ``path``) with the file's stem as its name when the file gives
+    none: ``sweep1.toml`` names its study ``sweep1``, so its default output folder is
+    ``runs/sweep1/``. A file that gives a ``name`` keeps it."""
+    path = Path(path)
+    try:
+        if path.suffix == ".nc":
+            import xarray as xr
+
+            with xr.open_dataset(path) as ds:
+                named = "name" in json.loads(ds.attrs.get("spec") or "{}")
+        else:
+            named = "name" in tomllib.loads(path.read_text())
+    except (OSError, ValueError):  # load_study read it: a race with an edit of the file
+        named = True
+    return study if named else dataclasses.replace(study, name=path.stem)

@@ -60,8 +60,8 @@ from optdyn import noise as _noise  # noqa: F401  (fills the registry)
 from optdyn import optimizers as _optimizers  # noqa: F401
 from optdyn import problems as _problems  # noqa: F401
 from optdyn import schedules as _schedules  # noqa: F401
-from optdyn._core.errors import ConfigError
-from optdyn._core.registry import check_keys
+from optdyn._core.errors import ConfigError, expected_one_of
+from optdyn._core.registry import check_keys, did_you_mean
 from optdyn._core.spec import build, canonical_json, check_path, set_path, spec_hash, to_spec
 from optdyn._version import __version__
 from optdyn.grid import Grid, grid_from_spec
@@ -156,8 +156,9 @@ def _theory(value: Any) -> dict[str, Any] | None:
     out = dict(value)
     method = out.get("method", "ode")
     if method not in THEORY_METHODS:
-        raise ConfigError("theory.method", f"expected one of {list(THEORY_METHODS)}, got "
-                          f"{method!r}")
+        hint = did_you_mean(method, THEORY_METHODS)
+        raise ConfigError("theory.method", f"unknown theory method {method!r}"
+                          f"{expected_one_of(THEORY_METHODS, hint)}")
     out["method"] = method
     return out
 
@@ -250,7 +251,8 @@ def parse_study(raw: Mapping[str, Any], *, max_points: int | None = 1_000_000) -
     if not isinstance(spec["simulate"], bool):
         raise ConfigError("simulate", f"expected true or false, got {spec['simulate']!r}")
     if not spec["simulate"] and spec["theory"] is None:
-        raise ConfigError("theory", "a study with simulate = false needs a theory method")
+        raise ConfigError("theory", "a study with simulate = false needs a theory method "
+                          "(e.g. theory = \"ode\"), or set simulate = true")
     seeds = raw.get("seeds", 8)
     if isinstance(seeds, list):
         if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):

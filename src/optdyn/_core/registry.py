@@ -19,7 +19,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from optdyn._core.errors import ConfigError
+from optdyn._core.errors import ConfigError, expected_one_of
 
 __all__ = ["REGISTRY", "TAGS", "build_from_config", "canonical", "check_keys", "did_you_mean",
            "entries", "find", "lookup", "register"]
@@ -99,8 +99,8 @@ def find(category: str, name: Any, field: str) -> Any:
     if hint:
         close = {canonical(k): k for k in table}[hint.split("'")[1]]
         hint = f"; did you mean {close!r}?"
-    raise ConfigError(field, f"unknown {category} {name!r}{hint} (expected one of "
-                      f"{sorted(table)})")
+    raise ConfigError(field, f"unknown {category} {name!r}"
+                      f"{expected_one_of(sorted(table), hint)}")
 
 
 def did_you_mean(word: Any, choices: Iterable[str]) -> str:
@@ -112,20 +112,27 @@ def did_you_mean(word: Any, choices: Iterable[str]) -> str:
 def lookup(registry: Mapping[str, Any], name: Any, field: str, what: str) -> Any:
     """``registry[name]``, or a ConfigError on ``field`` naming the closest valid name."""
     if name not in registry:
-        raise ConfigError(field, f"unknown {what} {name!r}{did_you_mean(name, registry)} "
-                          f"(expected one of {sorted(registry)})")
+        hint = did_you_mean(name, registry)
+        raise ConfigError(field, f"unknown {what} {name!r}"
+                          f"{expected_one_of(sorted(registry), hint)}")
     return registry[name]
 
 
 def check_keys(keys: Iterable[str], allowed: Iterable[str], where: str, what: str = "key"
                ) -> None:
-    """Raise a ConfigError on ``where.key`` for the first key not in ``allowed``."""
+    """Raise a ConfigError on ``where.key`` for the first key not in ``allowed``.
+
+    ``what`` is the noun, optionally followed by whose key it is: ``"key for 'sgd'"`` reads
+    ``unknown key 'lrr' for 'sgd'; did you mean 'lr'? Expected one of: ...``.
+    """
     allowed = sorted(allowed)
+    noun, _, owner = what.partition(" ")
     for key in keys:
         if key not in allowed:
             field = f"{where}.{key}" if where else key
-            raise ConfigError(field, f"unknown {what}{did_you_mean(key, allowed)} (expected "
-                              f"one of {allowed})")
+            named = f"{noun} {key!r}" + (f" {owner}" if owner else "")
+            raise ConfigError(field, f"unknown {named}"
+                              f"{expected_one_of(allowed, did_you_mean(key, allowed))}")
 
 
 def build_from_config(registry: dict[str, type], cfg: dict, kind_key: str, field: str) -> Any:

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from optdyn._core.errors import ConfigError
+from optdyn._core.errors import ConfigError, expected_one_of
 from optdyn._core.registry import REGISTRY, TAGS, check_keys, did_you_mean, find
 
 __all__ = ["build", "canonical_json", "check_path", "get_path", "parameters", "set_path",
@@ -97,7 +97,7 @@ def build(category: str, value: Any, field: str, context: Mapping[str, Any] | No
     table = dict(value)
     if tag not in table:
         raise ConfigError(f"{field}.{tag}",
-                          f"is required (one of {sorted(REGISTRY.get(category, {}))})")
+                          f"is required{expected_one_of(sorted(REGISTRY.get(category, {})))}")
     name = table.pop(tag)
     target = find(category, name, f"{field}.{tag}")
     params = parameters(target)
@@ -273,16 +273,17 @@ def check_path(spec: dict, path: str, categories: Mapping[str, str],
     head, index = parts[0]
     allowed_top = set(categories) | set(top_keys)
     if head not in allowed_top:
+        hint = did_you_mean(head, allowed_top)
         raise ConfigError(f"sweep.{path}", f"unknown field {head!r}"
-                          f"{did_you_mean(head, allowed_top)} (expected one of "
-                          f"{sorted(allowed_top)})")
+                          f"{expected_one_of(sorted(allowed_top), hint)}")
     if len(parts) == 1:  # a run setting, or a whole table (list of tables) replaced
         return
     node = spec.get(head)
     nodes = node if isinstance(node, list) else [node]
     if index is not None:
         if not isinstance(node, list) or index >= len(node):
-            raise ConfigError(f"sweep.{path}", f"{head} has {len(nodes)} table(s), no [{index}]")
+            raise ConfigError(f"sweep.{path}", f"{head} has {len(nodes)} table(s), so there is "
+                              f"no {head}[{index}] (the first is {head}[0])")
         nodes = [node[index]]
     for item in nodes:
         _check_in(item, categories[head], parts[1:], f"sweep.{path}")
@@ -301,7 +302,7 @@ def _check_in(table: Any, category: str, parts: list, field: str) -> None:
                           "over lists of optimizer tables), or list the kinds as configs")
     if key not in params:
         raise ConfigError(field, f"{target.spec_name!r} has no field {key!r}"
-                          f"{did_you_mean(key, params)} (fields: {sorted(params)})")
+                          f"{expected_one_of(sorted(params), did_you_mean(key, params))}")
     if rest:
         sub = (getattr(target, "spec_fields", {}) or {}).get(key)
         if sub is None:

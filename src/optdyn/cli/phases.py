@@ -37,38 +37,70 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``phases`` subcommand."""
     p = subparsers.add_parser(
         "phases", help="(alpha, beta) phase diagram of SignSGD vs SignSVD (theory + spot checks)",
-        description=__doc__.split("\n\n")[0].strip('"'))
-    p.add_argument("--alphas", default="0.3:2:8", help="alpha grid: 'a,b,c' or 'start:stop:n'")
-    p.add_argument("--betas", default="0.1:2:8", help="beta grid (same forms)")
-    p.add_argument("--d", type=int, default=256, help="input dimension (default 256)")
-    p.add_argument("--m", type=int, default=None, help="output dimension (default 2d)")
-    p.add_argument("--batch-sizes", default="1,4,16,64")
-    p.add_argument("--horizons", default="100,1000,10000,100000")
+        description="The (alpha, beta) phase diagram of SignSGD against SignSVD (Muon's "
+                    "idealisation) on matrix least squares with eigenvalues j^(-2 alpha) and "
+                    "target j^(-beta): a point is SignSGD-favoured or SignSVD-favoured when that "
+                    "method reaches the lower risk, each at its best constant learning rate, "
+                    "at every batch size and horizon, and a trade-off otherwise. Computed by "
+                    "the template theory (seconds per point) or, with --engine simulation, by "
+                    "simulation (minutes per point; resumable). "
+                    "Writes phases.nc, phases.png and phases.md to the output folder.",
+        epilog="examples:\n"
+               "  optdyn phases --alphas 0.3:2:8 --betas 0.1:2:8 --out phases_output\n"
+               "  optdyn phases --alphas 0.5,1,1.5 --betas 0.5,1 --spot-checks 3\n"
+               "  optdyn phases --engine simulation --d 128 --executor local --workers 8")
+    p.add_argument("--alphas", default="0.3:2:8", metavar="GRID",
+                   help="alpha grid (eigenvalues j^(-2 alpha)): a list 'a,b,c' or "
+                        "'start:stop:count' (evenly spaced)")
+    p.add_argument("--betas", default="0.1:2:8", metavar="GRID",
+                   help="beta grid (target j^(-beta)), in the same forms as --alphas")
+    p.add_argument("--d", type=int, default=256, help="input dimension")
+    p.add_argument("--m", type=int, default=None,
+                   help="output dimension (default: 2d)")
+    p.add_argument("--batch-sizes", default="1,4,16,64", metavar="LIST",
+                   help="batch sizes B over which a method must win to label a point "
+                        "(same forms as --alphas)")
+    p.add_argument("--horizons", default="100,1000,10000,100000", metavar="LIST",
+                   help="horizons T (steps) over which a method must win to label a point "
+                        "(same forms as --alphas)")
     p.add_argument("--sigma", type=float, default=0.5,
-                   help="label-noise std (default 0.5: the template theory holds when label "
-                        "noise dominates; at sigma = 0 its SignSVD law is measured 5x off)")
+                   help="label-noise std; the template theory holds when label noise "
+                        "dominates (at sigma = 0 its SignSVD law was measured 54%% off on "
+                        "average, docs/muon.md A1)")
     p.add_argument("--basis", choices=("haar", "identity"), default="haar",
-                   help="K's eigenbasis: haar (generic, default) or identity (axis-aligned)")
+                   help="the eigenbasis of the covariance K: haar (generic) or identity "
+                        "(axis-aligned)")
     p.add_argument("--engine", choices=("ode", "template", "simulation"), default="ode",
-                   help="ode: the template theory through theory.run (default; 'template' is its "
-                        "former name); simulation: direct simulation (any regime; minutes per "
-                        "point; resumes from OUT/store when interrupted)")
-    p.add_argument("--seeds", type=int, default=2, help="simulation seeds (--engine simulation)")
+                   help="ode: the template theory through theory.run ('template' is its former "
+                        "name); simulation: direct simulation (any regime; minutes per point; "
+                        "resumes from OUT/store when interrupted)")
+    p.add_argument("--seeds", type=int, default=2,
+                   help="seeds per learning rate under --engine simulation")
     p.add_argument("--lrs-per-decade", type=int, default=4,
-                   help="density of each method's learning-rate grid")
-    p.add_argument("--tie", type=float, default=0.02, help="|log ratio| counted as a tie")
-    p.add_argument("--spot-checks", type=int, default=0,
-                   help="simulate this many sampled points (d >= 256, m >= 2d, 3 seeds)")
-    p.add_argument("--spot-batch", type=int, default=16)
-    p.add_argument("--spot-horizon", type=int, default=1000)
+                   help="density of each method's learning-rate grid (rates per decade)")
+    p.add_argument("--tie", type=float, default=0.02,
+                   help="|log R_SignSGD - log R_SignSVD| below this counts as a tie (ignored "
+                        "in the label)")
+    p.add_argument("--spot-checks", type=int, default=0, metavar="N",
+                   help="simulate N sampled points to check their labels (needs d >= 256 and "
+                        "m >= 2d; 3 seeds each; default: 0, none)")
+    p.add_argument("--spot-batch", type=int, default=16, metavar="B",
+                   help="batch size of the spot checks (one of --batch-sizes)")
+    p.add_argument("--spot-horizon", type=int, default=1000, metavar="T",
+                   help="horizon of the spot checks (one of --horizons)")
     p.add_argument("--executor", default="inline", choices=("inline", "local", "dask"),
-                   help="where the map's cases run (default inline: this process; local: "
-                        "worker processes; dask: a LocalCluster)")
+                   help="where the map's cases run: inline (this process), local (worker "
+                        "processes) or dask (a LocalCluster)")
     p.add_argument("--workers", type=int, default=None,
-                   help="worker processes for --executor local or dask")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=Path("phases_output"))
-    p.add_argument("--no-progress", action="store_true")
+                   help="worker processes for --executor local or dask (default: the number "
+                        "of CPUs for local, 2 for dask)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed: the Haar basis, the target's output directions and the "
+                        "choice of spot-check points")
+    p.add_argument("--out", type=Path, default=Path("phases_output"), metavar="DIR",
+                   help="output folder (phases.nc, phases.png, phases.md; store/ under "
+                        "--engine simulation)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress display")
     return p
 
 

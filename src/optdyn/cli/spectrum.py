@@ -23,24 +23,43 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``spectrum`` subcommand on an ``argparse`` subparsers object."""
     p = subparsers.add_parser(
         "spectrum", help="limiting spectrum of a random-network conjugate kernel f(WX)",
-        description=__doc__.split("\n\n")[0].strip('"'))
-    p.add_argument("activation", help="tanh, sin, erf, relu, relu_centred, abs_centred, linear, "
-                                      "he2, he3, hardtanh")
-    p.add_argument("n0", type=int, help="input dimension")
-    p.add_argument("n1", type=int, help="width (number of features)")
-    p.add_argument("m", type=int, help="number of samples")
-    p.add_argument("--widths", type=str, default=None,
-                   help="comma-separated widths n1,...,nL for the multi-layer law (overrides n1)")
-    p.add_argument("--sigma-w", type=float, default=1.0, help="entry std of W (default 1)")
-    p.add_argument("--sigma-x", type=float, default=1.0, help="entry std of X (default 1)")
-    p.add_argument("--w-entries", default="gaussian",
-                   help="entry law of W: gaussian, rademacher, uniform, sparse:P")
-    p.add_argument("--x-entries", default="gaussian", help="entry law of X (as --w-entries)")
-    p.add_argument("--quantiles", type=int, default=0, help="print this many mid-quantiles")
+        description="The limiting eigenvalue spectrum of the conjugate kernel f(WX) of a random "
+                    "network, with W (N1 x N0) and X (N0 x M) of independent entries: prints "
+                    "the Gaussian constants of f (theta1, theta2, c2, E f), the atom at 0, the "
+                    "support edges and the predicted largest eigenvalue. --widths gives the "
+                    "law of a deep network; --simulate compares one sampled matrix; --plot "
+                    "draws the density.",
+        epilog="examples:\n"
+               "  optdyn spectrum tanh 1000 1500 2000\n"
+               "  optdyn spectrum relu 1000 800 1200 --widths 1000,800 --quantiles 5\n"
+               "  optdyn spectrum tanh 400 600 800 --simulate --plot spectrum.png")
+    p.add_argument("activation", metavar="ACTIVATION",
+                   help="the activation f: tanh, sin, erf, relu, relu_centred, abs, "
+                        "abs_centred, linear, he2, he3 or hardtanh")
+    p.add_argument("n0", type=int, metavar="N0", help="input dimension (rows of X)")
+    p.add_argument("n1", type=int, metavar="N1",
+                   help="width: the number of features (rows of W)")
+    p.add_argument("m", type=int, metavar="M", help="number of samples (columns of X)")
+    p.add_argument("--widths", type=str, default=None, metavar="N1,...,NL",
+                   help="comma-separated widths of a deep network, for the multi-layer law "
+                        "(replaces N1; default: one layer of width N1)")
+    p.add_argument("--sigma-w", type=float, default=1.0, help="entry std of W")
+    p.add_argument("--sigma-x", type=float, default=1.0, help="entry std of X")
+    p.add_argument("--w-entries", default="gaussian", metavar="LAW",
+                   help="entry law of W: gaussian, rademacher, uniform or sparse:P, where P "
+                        "is the fraction of nonzero entries")
+    p.add_argument("--x-entries", default="gaussian", metavar="LAW",
+                   help="entry law of X (the same laws as --w-entries)")
+    p.add_argument("--quantiles", type=int, default=0, metavar="N",
+                   help="print N mid-quantiles of the law, usable as the eigenvalues of a "
+                        "covariance (default: 0, none)")
     p.add_argument("--simulate", action="store_true",
-                   help="also sample one matrix: its Kolmogorov distance and top eigenvalue")
-    p.add_argument("--seed", type=int, default=0, help="seed of --simulate")
-    p.add_argument("--plot", type=Path, default=None, help="write the density to this PNG")
+                   help="also sample one matrix: its Kolmogorov distance to the law and its top "
+                        "eigenvalue")
+    p.add_argument("--seed", type=int, default=0, help="random seed of --simulate")
+    p.add_argument("--plot", type=Path, default=None, metavar="PNG",
+                   help="write the density to this PNG file (with a histogram of the sample "
+                        "under --simulate; default: no figure)")
     p.set_defaults(func=main)
     return p
 
@@ -111,23 +130,25 @@ def _main(args: argparse.Namespace) -> int:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        from optdyn.plot import save_figure, style
+
         hi = 1.1 * max(right, float(ev[-1]) if ev is not None else 0.0)
         x = np.linspace(0.0, hi, 1000)[1:]
         fig, ax = plt.subplots(figsize=(6, 4))
         if ev is not None:
             nz = ev[ev > 1e-9 * max(ev[-1], 1e-300)]
-            ax.hist(nz, bins=80, range=(0, hi), density=True, alpha=0.4, label="simulation",
+            ax.hist(nz, bins=80, range=(0, hi), density=True, alpha=0.45, label="simulation",
+                    color=style.PALETTE[0],
                     weights=np.full(nz.size, nz.size / ev.size) if nz.size else None)
         ax.plot(x, law.density(x), "k", lw=1.2, label="limiting density")
         if top is not None and top > right * (1 + 1e-9):
-            ax.axvline(top, color="C3", ls="--", label="predicted outlier")
-        ax.set_xlabel("eigenvalue")
-        ax.set_ylabel("density (continuous part)")
-        ax.set_title(f"{law.name}: atom {law.atom:.3g}, edges [{left:.3g}, {right:.3g}]")
-        ax.legend()
+            ax.axvline(top, color=style.PALETTE[3], ls="--", label="predicted outlier")
+        ax.set_xlabel(r"eigenvalue $\lambda$")
+        ax.set_ylabel(r"density $\rho(\lambda)$ (continuous part)")
+        ax.set_title(f"{law.name}: atom at 0 = {law.atom:.3g}, "
+                     rf"support $[{left:.3g}, {right:.3g}]$")
+        style.legend(ax, fontsize=8)
         fig.tight_layout()
-        args.plot.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(args.plot, dpi=130)
-        plt.close(fig)
+        save_figure(fig, args.plot, dpi=130)
         print(f"wrote {args.plot}")
     return 0
