@@ -1,6 +1,8 @@
-"""Quickstart: SGD, signSGD and Adam on a rotated power-law problem with Student-t noise.
+"""Quickstart: SGD at two rates, signSGD and Adam on a rotated power-law problem (d = 500) with
+Student-t label noise, 8 seeds, 20 000 steps: the simulated risk curves (mean and 10-90% band).
 
-Run with `.venv/bin/python examples/quickstart.py`; writes quickstart.png and quickstart.nc.
+Run with `.venv/bin/python examples/quickstart.py`; writes quickstart.png and quickstart.nc and
+prints the final mean risks. About 11 s on 2 cores, most of it compilation.
 """
 
 from optdyn import io, noise, plot, simulate

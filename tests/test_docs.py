@@ -3,7 +3,7 @@
 A source, test or benchmark file may cite ``docs/theory/<page>.md section N`` (or ``sections
 N-M``); the page must exist and hold a heading or a bold paragraph label numbered N. No source
 cites the external spec notes, and the README stays within its 150 lines with only links that
-resolve.
+resolve. The README's and the docs' code blocks run in ``test_docs_blocks.py``.
 """
 
 from __future__ import annotations
@@ -69,18 +69,6 @@ def test_readme_is_short_and_its_links_resolve():
     for link in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
         if not link.startswith("http"):
             assert (ROOT / link).exists(), link
-
-
-def test_the_readme_snippet_runs(tmp_path, monkeypatch):
-    """The README's first curve and overlay, as a newcomer would paste it."""
-    code = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    assert code, "the README has a Python snippet"
-    monkeypatch.chdir(tmp_path)
-    scope: dict = {}
-    exec(compile(code[0], "README.md", "exec"), scope)  # noqa: S102 - our own README
-    assert (tmp_path / "overlay.png").stat().st_size > 10_000
-    th = scope["th"]
-    assert th.attrs["kind"] == "theory" and not bool(th["diverged"].any())
 
 
 def test_the_readme_study_parses():
