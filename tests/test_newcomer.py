@@ -148,3 +148,25 @@ def test_a_heartbeat_reports_work_whose_steps_are_not_counted(capsys):
     with heartbeat("reproduce", "fig", enabled=False, every_s=0.01):
         time.sleep(0.05)
     assert capsys.readouterr().err == ""
+
+
+def test_optdyn_run_with_one_momentum_config_writes_the_figure_and_the_other_theories(
+        tmp_path, capsys):
+    from optdyn import io
+    from optdyn.cli import main
+
+    exp = tmp_path / "mixed.toml"
+    exp.write_text('steps = 300\nseeds = 2\ntheory = true\n[problem]\n'
+                   'eigenvalues = { kind = "power_law", d = 40, alpha = 0.75 }\n'
+                   'theta_star = { kind = "power_law", beta = 0.5 }\n'
+                   '[[optimizer]]\nkind = "sgd"\nlr = 0.1\n'
+                   '[[optimizer]]\nkind = "sgd"\nlr = 0.1\nmomentum = 0.9\n')
+    out = tmp_path / "out"
+    assert main(["run", str(exp), "--out", str(out), "--no-progress"]) == 0
+    said = capsys.readouterr()
+    assert "no theory for SGD(lr=0.1, momentum=0.9)" in said.out
+    assert "no ode theory for" not in said.err  # said once, by the command, not twice
+    th = io.load(out / "theory.nc")
+    assert th.has_theory.values.tolist() == [True, False]
+    assert np.isfinite(th.risk.values[0]).all() and np.isnan(th.risk.values[1]).all()
+    assert (out / "risk.png").stat().st_size > 10_000

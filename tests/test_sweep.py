@@ -243,7 +243,7 @@ def test_progress_lines_off_a_terminal(tmp_path, capsys):
     study["steps"] = 50
     sweep.run(study, tmp_path / "s", executor="inline", points_per_batch=1)
     err = capsys.readouterr().err
-    assert "2/2 batches (done 2, cached 0, failed 0)" in err
+    assert "sweep: (done 2, cached 0, failed 0) 2/2 batches (100%)" in err
 
 
 def test_run_batch_is_a_pure_function_of_its_task():

@@ -30,10 +30,11 @@ class Progress:
         long: whether the caller expects the work to take long (decides the bar for None).
         unit: what ``total`` counts ("steps", "batches", ...).
         every_s: seconds between lines off a terminal.
+        final: off a terminal, always print a task's last line (a sweep's summary).
     """
 
     def __init__(self, name: str, enabled: bool | None = None, *, long: bool = True,
-                 unit: str = "steps", every_s: float = 10.0) -> None:
+                 unit: str = "steps", every_s: float = 10.0, final: bool = False) -> None:
         tty = sys.stderr.isatty()
         if enabled is False:
             self.mode = None
@@ -41,7 +42,7 @@ class Progress:
             self.mode = "bar" if (enabled or long) else None
         else:
             self.mode = "lines"
-        self.name, self.unit, self.every_s = name, unit, every_s
+        self.name, self.unit, self.every_s, self.final = name, unit, every_s, final
         self._tasks: dict[int, dict[str, Any]] = {}
         self._bar: Any = None
 
@@ -86,7 +87,7 @@ class Progress:
         elif self.mode == "lines":
             now = time.perf_counter()
             finished = t["done"] >= t["total"]
-            if now - t["last"] >= self.every_s or (finished and t["printed"]):
+            if now - t["last"] >= self.every_s or (finished and (t["printed"] or self.final)):
                 t["last"], t["printed"] = now, True
                 print(f"{self.name}: {self._line(t, now)}", file=sys.stderr, flush=True)
 

@@ -18,10 +18,11 @@ class BatchProgress:
     def __init__(self, total: int, cached: int, enabled: bool | None = None,
                  every_s: float = 30.0) -> None:
         self.total, self.cached, self.done, self.failed = total, cached, 0, 0
-        self._progress = Progress("sweep", enabled, unit="batches", every_s=every_s)
+        self._progress = Progress("sweep", enabled, unit="batches", every_s=every_s,
+                                  final=True)
 
     def _text(self) -> str:
-        return f"done {self.done}, cached {self.cached}, failed {self.failed}:"
+        return f"(done {self.done}, cached {self.cached}, failed {self.failed})"
 
     def __enter__(self) -> BatchProgress:
         self._progress.__enter__()
