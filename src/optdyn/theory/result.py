@@ -50,7 +50,8 @@ def _warn_traps(opts: Sequence[Any], risk: np.ndarray, diverged: np.ndarray, lim
                 crit: np.ndarray, method: str, steps: int) -> None:
     """One warning, with the numbers, for configs whose constant lr is above the critical rate
     but had not diverged by the horizon, and one for configs whose horizon ends in the
-    transient (final risk above 90% of R0 while the limit risk is below it)."""
+    transient (final risk within 90% to 111% of R0, i.e. barely moved, while the limit risk is
+    below 90% of R0; a risk rising to its noise floor is not a transient)."""
     lrs = np.asarray([_constant_lr(o) for o in opts], float)
     above = np.flatnonzero(~diverged & (lrs > crit))
     for i in above[:4]:
@@ -61,6 +62,7 @@ def _warn_traps(opts: Sequence[Any], risk: np.ndarray, diverged: np.ndarray, lim
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = end / r0
         slow = np.flatnonzero(~diverged & (r0 > 0) & np.isfinite(end) & (ratio > _TRANSIENT)
+                              & (ratio < 1 / _TRANSIENT)
                               & ~(limit >= _TRANSIENT * r0) & ~(lrs > crit))
     if slow.size:
         i = slow[0]
