@@ -11,6 +11,7 @@ import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from conftest import labelled_ticks
 
 from optdyn import noise, plot, simulate, theory  # noqa: E402
 from optdyn.optimizers import SGD, Adam, ClippedSGD, SignSGD  # noqa: E402
@@ -134,16 +135,6 @@ def test_labels_are_mathtext(runs):
     assert ax.get_ylabel() == r"excess risk $R$"
 
 
-def _labelled(axis):
-    lo, hi = sorted(axis.get_view_interval())
-    n = 0
-    for locs, fmt in ((axis.get_majorticklocs(), axis.get_major_formatter()),
-                      (axis.get_minorticklocs(), axis.get_minor_formatter())):
-        locs = [v for v in locs if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
-        n += sum(bool(s.strip()) for s in fmt.format_ticks(locs))
-    return n
-
-
 def test_every_log_axis_of_a_demo_like_figure_has_two_tick_labels(runs, tmp_path):
     th, _, both = runs
     fig, axs = plt.subplots(1, 3, figsize=(12, 3.5))
@@ -157,4 +148,4 @@ def test_every_log_axis_of_a_demo_like_figure_has_two_tick_labels(runs, tmp_path
     for ax in axs:
         for axis in (ax.xaxis, ax.yaxis):
             assert axis.get_scale() == "log"
-            assert _labelled(axis) >= 2, (ax.get_title(), axis.axis_name)
+            assert labelled_ticks(axis) >= 2, (ax.get_title(), axis.axis_name)

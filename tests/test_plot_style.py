@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import xarray as xr  # noqa: E402
+from conftest import labelled_ticks
 
 from optdyn.plot import style  # noqa: E402
 from optdyn.plot.phases import PHASE_COLORS, phase_map  # noqa: E402
@@ -88,16 +89,6 @@ def test_labels_are_mathtext():
     assert style.label("other") == "other"
 
 
-def _labelled(axis):
-    lo, hi = sorted(axis.get_view_interval())
-    n = 0
-    for locs, fmt in ((axis.get_majorticklocs(), axis.get_major_formatter()),
-                      (axis.get_minorticklocs(), axis.get_minor_formatter())):
-        locs = [v for v in locs if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
-        n += sum(bool(s.strip()) for s in fmt.format_ticks(locs))
-    return n
-
-
 @pytest.mark.parametrize("lim", [(0.2, 9.0), (0.5, 0.9), (0.03, 0.25), (2e-5, 7e-5),
                                  (1e-4, 1e2), (3.0, 3000.0)])
 def test_log_axes_always_show_two_labels(lim):
@@ -107,9 +98,9 @@ def test_log_axes_always_show_two_labels(lim):
     ax.set_xlim(*lim)  # limits set after log_axes are followed (decided at draw time)
     ax.set_ylim(*lim)
     fig.canvas.draw()
-    assert _labelled(ax.xaxis) >= 2 and _labelled(ax.yaxis) >= 2
+    assert labelled_ticks(ax.xaxis) >= 2 and labelled_ticks(ax.yaxis) >= 2
     if lim == (1e-4, 1e2):  # many decades: only the decades are labelled
-        assert _labelled(ax.yaxis) == len([v for v in ax.yaxis.get_majorticklocs()
+        assert labelled_ticks(ax.yaxis) == len([v for v in ax.yaxis.get_majorticklocs()
                                            if lim[0] <= v <= lim[1]])
     plt.close(fig)
 
