@@ -24,18 +24,37 @@ is chosen by error control on the corrector's local error estimated by Milne's d
 sum_j w_j |v^c - v^p| / 6 <= atol + rtol R, and lands exactly on the requested output steps, so
 the grid becomes geometric on geometric output grids. Cost: O(modes) per step; one compiled
 ``while_loop`` per config, vmapped over configs.
+
+Block modes (:func:`integrate_block`). A law whose modes carry a small state each (size s = 1 to
+3: position error, momentum and their cross term for momentum methods) gives
+
+    dv_j/dk = A_j(k) v_j + l_j(k) f(k, R),      R = sum_j <w_j, v_j>,
+
+a per-mode s x s drift matrix and load vector and one scalar feedback of the risk. One step of h
+steps freezes the drift at its trapezoid average Abar = (A_j(k) + A_j(k + h)) / 2 (second order,
+exact for a constant drift) and takes the forcing g = l f linear in k:
+
+    v' = e^X v + h [phi1(X) g_0 + phi2(X) (g_1 - g_0)],    X = h Abar,
+
+with phi1(X) = int_0^1 e^{sX} ds and phi2(X) = int_0^1 (1 - s) e^{sX} ds from one matrix
+exponential of a 3s x 3s block matrix (:func:`block_phis`): exact in the linear part, hence as
+stiff-safe as the scalar scheme. The step control is the scalar one (:func:`_loop`): the
+predictor extrapolates the end-point risk linearly from the last step, the corrector solves it by
+a Newton step, Milne's device estimates the error. For s = 1 with a constant drift -m and load n
+this is the scalar scheme at a constant alpha (equal to rounding).
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax.scipy.linalg import expm
 
-__all__ = ["integrate", "phi1", "psi"]
+__all__ = ["integrate", "integrate_block", "block_phis", "phi1", "psi"]
 
 _SMALL = 0.1  # below it phi1 and psi come from their Taylor series (error < 1e-12 relative)
 
@@ -82,82 +101,183 @@ def _advance(v, m, n, tau, f0, f1):
     return v * e + tau * n * (f0 * p1 + (f1 - f0) * p2)
 
 
+def block_phis(x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """e^X, phi1(X) = int_0^1 e^{s X} ds and phi2(X) = int_0^1 (1 - s) e^{s X} ds for a stack
+    of small square matrices X (..., s, s), from one exponential of the (3s x 3s) block matrix
+    [[X, I, 0], [0, 0, I], [0, 0, 0]], whose first block row is [e^X, phi1(X), phi2(X)]."""
+    s = x.shape[-1]
+    eye = jnp.broadcast_to(jnp.eye(s, dtype=x.dtype), x.shape)
+    zero = jnp.zeros_like(x)
+    big = jnp.concatenate([jnp.concatenate([x, eye, zero], -1),
+                           jnp.concatenate([zero, zero, eye], -1),
+                           jnp.concatenate([zero, zero, zero], -1)], -2)
+    out = expm(big)
+    return out[..., :s, :s], out[..., :s, s:2 * s], out[..., :s, 2 * s:]
+
+
+def _mv(a: jax.Array, v: jax.Array) -> jax.Array:
+    """Per-mode matrix times vector: (modes, s, s) x (modes, s)."""
+    return jnp.einsum("jab,jb->ja", a, v)
+
+
+class _Scheme(NamedTuple):
+    """How one step advances the modes; the step control around it is shared (:func:`_loop`).
+
+    ``start(k, hs, v, r, memo) -> ctx`` precomputes what both stages share; ``predict(ctx, v,
+    r, memo, slope) -> v_p`` is the predictor; ``end(ctx, v, r1) -> v`` the state at the step's
+    end given the end-point risk r1 (differentiated for the corrector's Newton step);
+    ``finish(v)`` projects the corrected state (v >= 0 for scalar modes); ``memo(ctx, r)``
+    what the next predictor extrapolates from."""
+
+    start: Callable
+    predict: Callable
+    end: Callable
+    finish: Callable
+    memo: Callable
+    memo0: Callable
+
+
+def _scalar_scheme(coeff: Callable, params: Any, m: Any, n: Any) -> _Scheme:
+    """Scalar modes in intrinsic time: dv/dtau = -m v + f n, f = beta / alpha."""
+
+    def start(k, hs, v, r, memo):
+        a0, b0 = coeff(k, r, params)
+        return k, hs, a0, _ratio(b0, a0)
+
+    def predict(ctx, v, r, memo, slope):
+        # coefficients extrapolated linearly from the last accepted step
+        k, hs, a0, f0 = ctx
+        a_prev, f_prev = memo
+        a1e = jnp.maximum(a0 + (a0 - a_prev) * slope, 0.0)
+        f1e = jnp.maximum(f0 + (f0 - f_prev) * slope, 0.0)
+        return _advance(v, m, n, 0.5 * hs * (a0 + a1e), f0, f1e)
+
+    def end(ctx, v, r1):
+        k, hs, a0, f0 = ctx
+        a1, b1 = coeff(k + hs, r1, params)
+        return _advance(v, m, n, 0.5 * hs * (a0 + a1), f0, _ratio(b1, a1))
+
+    def memo0(k, r):
+        a, b = coeff(k, r, params)  # first predictor: frozen coefficients
+        return a, _ratio(b, a)
+
+    return _Scheme(start, predict, end, lambda v: jnp.maximum(v, 0.0),
+                   lambda ctx, r: (ctx[2], ctx[3]), memo0)
+
+
+def _block_scheme(block: Callable, feedback: Callable, params: Any, data: Any) -> _Scheme:
+    """Block modes: dv_j/dk = A_j(k) v_j + l_j(k) f(k, R), the linear part exact (its drift
+    averaged over the step), the forcing l f linear in k over the step."""
+
+    def start(k, hs, v, r, memo):
+        a0, l0 = block(k, params, data)
+        a1, l1 = block(k + hs, params, data)
+        e, p1, p2 = block_phis(0.5 * hs * (a0 + a1))
+        g0 = l0 * feedback(k, r, params)
+        return k, hs, e, p1, p2, g0, l1
+
+    def _at(ctx, v, f1):
+        k, hs, e, p1, p2, g0, l1 = ctx
+        return _mv(e, v) + hs * (_mv(p1, g0) + _mv(p2, l1 * f1 - g0))
+
+    def predict(ctx, v, r, memo, slope):
+        # the end-point risk extrapolated linearly from the last accepted step
+        return _at(ctx, v, feedback(ctx[0] + ctx[1], r + (r - memo) * slope, params))
+
+    def end(ctx, v, r1):
+        return _at(ctx, v, feedback(ctx[0] + ctx[1], r1, params))
+
+    return _Scheme(start, predict, end, lambda v: v, lambda ctx, r: r, lambda k, r: r)
+
+
+def _loop(scheme: _Scheme, w, v0, ckpts, n_ckpt, rtol, atol, max_substeps, threshold):
+    """Adaptive steps of one scheme from ckpts[0] to ckpts[-1], R recorded at every ckpt.
+
+    The predictor and the corrector (the end-point risk R_1 = R(v(R_1)) solved by one Newton
+    step from the predictor: the feedback of R through fast modes is stiff) are both second
+    order; Milne's device takes the corrector's local error as 1/6 of their difference."""
+    r0 = jnp.sum(w * v0)
+    buf = jnp.full((n_ckpt,), jnp.nan).at[0].set(r0)
+
+    def cond(c):
+        return (c[4] < n_ckpt) & (c[7] == 0)
+
+    def body(c):
+        k, h, v, r, ptr, buf, n_sub, status, memo, h_prev = c
+        target = ckpts[ptr]
+        hs = jnp.minimum(h, target - k)
+        ctx = scheme.start(k, hs, v, r, memo)
+        vp = scheme.predict(ctx, v, r, memo, hs / h_prev)
+        rp = jnp.sum(w * vp)
+
+        def end_state(r1):
+            vv = scheme.end(ctx, v, r1)
+            return jnp.sum(w * vv), vv
+
+        (phi, vv), (dphi, dvv) = jax.jvp(end_state, (rp,), (jnp.ones_like(rp),))
+        den = 1.0 - dphi
+        r1 = jnp.where(jnp.abs(den) > 1e-8, rp - (rp - phi) / den, phi)
+        # the modes at the Newton point, to first order from the same pass
+        vc = scheme.finish(vv + dvv * (r1 - rp))
+        rc = jnp.sum(w * vc)
+        # Milne's device: both are second order, the corrector's local error is about
+        # 1/6 of their difference (error constants -1/12 and 5/12)
+        # (a state that stays exactly zero, e.g. R0 = 0 without noise, has no error)
+        num = jnp.sum(w * jnp.abs(vc - vp))
+        err = jnp.where(num == 0, 0.0, num / (6.0 * (atol + rtol * rc)))
+        err = jnp.where(jnp.isfinite(err), err, jnp.inf)
+        ok = err <= 1.0
+        fac = jnp.clip(0.9 * jnp.maximum(err, 1e-12) ** (-1.0 / 3.0), 0.2, 5.0)
+        # only a full step may grow the proposal: a step cut short by an output point says
+        # nothing about larger steps
+        h_new = jnp.where(ok & (hs < h), h, hs * fac)
+        reach = h >= target - k
+        memo = jax.tree_util.tree_map(lambda new, old: jnp.where(ok, new, old),
+                                      scheme.memo(ctx, r), memo)
+        h_prev = jnp.where(ok, hs, h_prev)
+        k = jnp.where(ok, jnp.where(reach, target, k + hs), k)
+        v = jnp.where(ok, vc, v)
+        r = jnp.where(ok, rc, r)
+        hit = ok & (k >= target)
+        buf = jnp.where(hit, buf.at[ptr].set(r), buf)
+        ptr = ptr + hit.astype(ptr.dtype)
+        n_sub = n_sub + 1
+        bad = ok & (~jnp.isfinite(r) | (r > threshold))
+        status = jnp.where(bad, 1, jnp.where(n_sub >= max_substeps, 2, 0))
+        # an exhausted error control (a step below 1e-12 steps) is a failure, not a hang
+        status = jnp.where((status == 0) & (h_new < 1e-12), 2, status)
+        return k, h_new, v, r, ptr, buf, n_sub, status, memo, h_prev
+
+    h0 = jnp.minimum(1.0, ckpts[1] - ckpts[0]) if n_ckpt > 1 else jnp.asarray(1.0)
+    init = (ckpts[0], h0, v0, r0, jnp.asarray(1), buf, jnp.asarray(0), jnp.asarray(0),
+            scheme.memo0(ckpts[0], r0), h0)
+    k, h, v, r, ptr, buf, n_sub, status, *_ = jax.lax.while_loop(cond, body, init)
+    # after a divergence the risk is infinite from the first checkpoint not reached
+    buf = jnp.where((status == 1) & (jnp.arange(n_ckpt) >= ptr), jnp.inf, buf)
+    return buf, status, n_sub, v
+
+
 @functools.lru_cache(maxsize=64)
 def _compiled(coeff: Callable, n_ckpt: int) -> Callable:
-    """The jitted, config-vmapped integrator for one coefficient function."""
+    """The jitted, config-vmapped integrator for one coefficient function (scalar modes)."""
 
     def one(params, w, m, n, v0, ckpts, rtol, atol, max_substeps, threshold):
-        r0 = jnp.sum(w * v0)
-        buf = jnp.full((n_ckpt,), jnp.nan).at[0].set(r0)
-
-        def cond(c):
-            return (c[4] < n_ckpt) & (c[7] == 0)
-
-        def body(c):
-            k, h, v, r, ptr, buf, n_sub, status, a_prev, f_prev, h_prev = c
-            target = ckpts[ptr]
-            hs = jnp.minimum(h, target - k)
-            a0, b0 = coeff(k, r, params)
-            f0 = _ratio(b0, a0)
-            # predictor: coefficients extrapolated linearly from the last accepted step
-            slope = hs / h_prev
-            a1e = jnp.maximum(a0 + (a0 - a_prev) * slope, 0.0)
-            f1e = jnp.maximum(f0 + (f0 - f_prev) * slope, 0.0)
-            vp = _advance(v, m, n, 0.5 * hs * (a0 + a1e), f0, f1e)
-            rp = jnp.sum(w * vp)
-
-            # corrector: coefficients at the end point, with the end-point risk solved
-            # implicitly, R1 = R(v(alpha(R1), beta(R1))), by one Newton step from the
-            # predictor: the feedback of R through fast modes is stiff
-            def end_state(r1):
-                a1, b1 = coeff(k + hs, r1, params)
-                vv = _advance(v, m, n, 0.5 * hs * (a0 + a1), f0, _ratio(b1, a1))
-                return jnp.sum(w * vv), vv
-
-            (phi, vv), (dphi, dvv) = jax.jvp(end_state, (rp,), (jnp.ones_like(rp),))
-            den = 1.0 - dphi
-            r1 = jnp.where(jnp.abs(den) > 1e-8, rp - (rp - phi) / den, phi)
-            # the modes at the Newton point, to first order from the same pass
-            vc = jnp.maximum(vv + dvv * (r1 - rp), 0.0)
-            rc = jnp.sum(w * vc)
-            # Milne's device: both are second order, the corrector's local error is about
-            # 1/6 of their difference (error constants -1/12 and 5/12)
-            # (a state that stays exactly zero, e.g. R0 = 0 without noise, has no error)
-            num = jnp.sum(w * jnp.abs(vc - vp))
-            err = jnp.where(num == 0, 0.0, num / (6.0 * (atol + rtol * rc)))
-            err = jnp.where(jnp.isfinite(err), err, jnp.inf)
-            ok = err <= 1.0
-            fac = jnp.clip(0.9 * jnp.maximum(err, 1e-12) ** (-1.0 / 3.0), 0.2, 5.0)
-            # only a full step may grow the proposal: a step cut short by an output point says
-            # nothing about larger steps
-            h_new = jnp.where(ok & (hs < h), h, hs * fac)
-            reach = h >= target - k
-            a_prev = jnp.where(ok, a0, a_prev)
-            f_prev = jnp.where(ok, f0, f_prev)
-            h_prev = jnp.where(ok, hs, h_prev)
-            k = jnp.where(ok, jnp.where(reach, target, k + hs), k)
-            v = jnp.where(ok, vc, v)
-            r = jnp.where(ok, rc, r)
-            hit = ok & (k >= target)
-            buf = jnp.where(hit, buf.at[ptr].set(r), buf)
-            ptr = ptr + hit.astype(ptr.dtype)
-            n_sub = n_sub + 1
-            bad = ok & (~jnp.isfinite(r) | (r > threshold))
-            status = jnp.where(bad, 1, jnp.where(n_sub >= max_substeps, 2, 0))
-            # an exhausted error control (a step below 1e-12 steps) is a failure, not a hang
-            status = jnp.where((status == 0) & (h_new < 1e-12), 2, status)
-            return k, h_new, v, r, ptr, buf, n_sub, status, a_prev, f_prev, h_prev
-
-        h0 = jnp.minimum(1.0, ckpts[1] - ckpts[0]) if n_ckpt > 1 else jnp.asarray(1.0)
-        a_init, b_init = coeff(ckpts[0], r0, params)  # first predictor: frozen coefficients
-        init = (ckpts[0], h0, v0, r0, jnp.asarray(1), buf, jnp.asarray(0), jnp.asarray(0),
-                a_init, _ratio(b_init, a_init), h0)
-        k, h, v, r, ptr, buf, n_sub, status, *_ = jax.lax.while_loop(cond, body, init)
-        # after a divergence the risk is infinite from the first checkpoint not reached
-        buf = jnp.where((status == 1) & (jnp.arange(n_ckpt) >= ptr), jnp.inf, buf)
-        return buf, status, n_sub, v
+        return _loop(_scalar_scheme(coeff, params, m, n), w, v0, ckpts, n_ckpt, rtol, atol,
+                     max_substeps, threshold)
 
     over = jax.vmap(one, in_axes=(0, None, None, None, None, None, None, None, None, None))
+    return jax.jit(over)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_block(block: Callable, feedback: Callable, n_ckpt: int) -> Callable:
+    """The jitted, config-vmapped integrator for one block law (block modes)."""
+
+    def one(params, data, w, v0, ckpts, rtol, atol, max_substeps, threshold):
+        return _loop(_block_scheme(block, feedback, params, data), w, v0, ckpts, n_ckpt, rtol,
+                     atol, max_substeps, threshold)
+
+    over = jax.vmap(one, in_axes=(0, None, None, None, None, None, None, None, None))
     return jax.jit(over)
 
 
@@ -198,3 +318,40 @@ def integrate(
     return fn(params, jnp.asarray(weights, f64), jnp.asarray(drift, f64),
               jnp.asarray(loads, f64), jnp.asarray(v0, f64), ck, f64(rtol), f64(atol),
               jnp.asarray(max_substeps), f64(threshold))
+
+
+def integrate_block(
+    block: Callable[[jax.Array, Any, Any], tuple[jax.Array, jax.Array]],
+    feedback: Callable[[jax.Array, jax.Array, Any], jax.Array],
+    params: Any,
+    data: Any,
+    weights: Any,
+    v0: Any,
+    ckpts: Any,
+    *,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    max_substeps: int = 1_000_000,
+    threshold: float = float("inf"),
+) -> tuple[Any, Any, Any, Any]:
+    """Integrate ``dv_j/dk = A_j(k) v_j + l_j(k) f(k, R)`` (block modes) for a stack of configs.
+
+    Args:
+        block: ``block(k, p, data) -> (A, l)``, the drift matrices (modes, s, s) and loads
+            (modes, s) of one config ``p`` at step k; module-level, so its compiled
+            integrator is cached.
+        feedback: ``feedback(k, R, p) -> f``, the scalar feedback of the risk.
+        params: the configs' parameters, stacked along a leading axis.
+        data: the mode data shared by the configs (e.g. the eigenvalues), a pytree.
+        weights, v0: (modes, s): the risk R = sum w * v and the initial state.
+        ckpts, rtol, atol, max_substeps, threshold: as in :func:`integrate`.
+
+    Returns:
+        ``(risk, status, n_substeps, v_final)`` as in :func:`integrate`.
+    """
+    f64 = jnp.float64
+    ck = jnp.asarray(ckpts, f64)
+    fn = _compiled_block(block, feedback, int(ck.shape[0]))
+    data = jax.tree_util.tree_map(lambda x: jnp.asarray(x, f64), data)
+    return fn(params, data, jnp.asarray(weights, f64), jnp.asarray(v0, f64), ck, f64(rtol),
+              f64(atol), jnp.asarray(max_substeps), f64(threshold))
