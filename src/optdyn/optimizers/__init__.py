@@ -9,6 +9,7 @@ from optdyn.optimizers.adam import Adam
 from optdyn.optimizers.aligned import AlignedSignSGD
 from optdyn.optimizers.base import Optimizer
 from optdyn.optimizers.clipped import ClippedSGD, clip_by_norm
+from optdyn.optimizers.dana import DANA
 from optdyn.optimizers.muon import Muon, SignSVD
 from optdyn.optimizers.names import resolve, resolve_key
 from optdyn.optimizers.normalized import NormalizedSGD
@@ -22,6 +23,7 @@ __all__ = [
     "SGD",
     "SignSGD",
     "ClippedSGD",
+    "DANA",
     "Adam",
     "NormalizedSGD",
     "OptaxOptimizer",

@@ -16,6 +16,7 @@ from optdyn._core.registry import did_you_mean
 from optdyn.optimizers.adam import Adam
 from optdyn.optimizers.aligned import AlignedSignSGD
 from optdyn.optimizers.clipped import ClippedSGD
+from optdyn.optimizers.dana import DANA
 from optdyn.optimizers.muon import Muon, SignSVD
 from optdyn.optimizers.normalized import NormalizedSGD
 from optdyn.optimizers.sgd import SGD
@@ -24,7 +25,7 @@ from optdyn.optimizers.sign import SignSGD
 __all__ = ["CLASSES", "canonical", "resolve", "resolve_key"]
 
 CLASSES: dict[str, type] = {cls.name: cls for cls in (
-    SGD, SignSGD, ClippedSGD, Adam, NormalizedSGD, SignSVD, Muon, AlignedSignSGD)}
+    SGD, SignSGD, ClippedSGD, Adam, NormalizedSGD, SignSVD, Muon, AlignedSignSGD, DANA)}
 
 
 def canonical(name: str) -> str:

@@ -1,4 +1,4 @@
-"""Stochastic gradient descent with optional heavy-ball momentum."""
+"""Stochastic gradient descent with optional heavy-ball or Nesterov momentum."""
 
 from __future__ import annotations
 
@@ -8,46 +8,75 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from optdyn._core.pytree import pytree_dataclass, static
+from optdyn._core.errors import ConfigError, expected_one_of
+from optdyn._core.pytree import concrete, pytree_dataclass, static
 from optdyn._core.registry import register
-from optdyn.optimizers.base import Optimizer, cast_like, check_batch_size, check_unit_interval
+from optdyn.optimizers.base import (
+    Optimizer,
+    cast_like,
+    check_batch_size,
+    check_unit_interval,
+)
 
-__all__ = ["SGD"]
+__all__ = ["SGD", "CONVENTIONS"]
+
+#: momentum conventions: the weight of the gradient in the buffer
+CONVENTIONS = ("torch", "ema")
 
 
 @register("optimizer")
 @pytree_dataclass
 @dataclasses.dataclass(frozen=True)
 class SGD(Optimizer):
-    """Mini-batch SGD with heavy-ball momentum (torch.optim.SGD / optax.sgd convention).
+    """Mini-batch SGD with heavy-ball or Nesterov momentum.
 
         g_k = (1/B) sum_{i=1}^B grad l(theta_k; x_i, y_i)
-        b_k = momentum * b_{k-1} + g_k,    b_{-1} = 0
-        theta_{k+1} = theta_k - lr(k) * b_k
+        b_k = momentum * b_{k-1} + c g_k,    b_{-1} = 0,
+        c = 1 (convention "torch": torch.optim.SGD, optax.sgd) or 1 - momentum ("ema")
+        theta_{k+1} = theta_k - lr(k) * b_k                              (heavy ball)
+        theta_{k+1} = theta_k - lr(k) * (c g_k + momentum * b_k)         (nesterov=True)
 
     With momentum = 0 this is plain SGD, the optimizer of the homogenized-SGD theory (Paquette
-    et al., "Homogenization of SGD in high dimensions", arXiv 2206.07252).
+    et al., "Homogenization of SGD in high dimensions", arXiv 2206.07252); with momentum its
+    theory is :mod:`optdyn.theory.laws.momentum`. In the "torch" convention a momentum m
+    multiplies the step by about 1 / (1 - m); in the "ema" convention the buffer is an average
+    of gradients and the step keeps the scale of lr.
 
     Args:
         lr: per-step learning rate: a number, array, callable or :mod:`optdyn.schedules` object.
         batch_size: samples per step B (the gradient is their mean).
-        momentum: heavy-ball coefficient in [0, 1).
+        momentum: momentum coefficient in [0, 1).
+        nesterov: Nesterov's look-ahead form (needs momentum > 0).
+        convention: "torch" (buffer b = m b + g) or "ema" (b = m b + (1 - m) g).
     """
 
     lr: Any
     batch_size: int = static(default=1)
     momentum: Any = 0.0
+    nesterov: bool = static(default=False)
+    convention: str = static(default="torch")
     name = "SGD"
 
     def __post_init__(self) -> None:
         self._init_schedules()
         check_batch_size(self.batch_size)
         check_unit_interval("momentum", self.momentum)
+        if not isinstance(self.nesterov, bool):
+            raise ConfigError("nesterov", f"must be True or False, got {self.nesterov!r}")
+        if self.convention not in CONVENTIONS:
+            raise ConfigError("convention", f"unknown convention {self.convention!r}"
+                              + expected_one_of(CONVENTIONS))
+        if self.nesterov and concrete(self.momentum) and float(self.momentum) == 0:
+            raise ConfigError("nesterov", "Nesterov momentum needs momentum > 0 (got "
+                              "momentum = 0); set momentum or nesterov=False")
 
     def init(self, params: jax.Array) -> tuple[jax.Array, jax.Array]:
         return jnp.zeros((), jnp.int32), jnp.zeros_like(params)
 
     def update(self, grads, state, params):
         count, buf = state
-        buf = cast_like(self.momentum, grads) * buf + grads
-        return -cast_like(self.lr(count), grads) * buf, (count + 1, buf)
+        mom = cast_like(self.momentum, grads)
+        g = grads if self.convention == "torch" else (1 - mom) * grads
+        buf = mom * buf + g
+        step = g + mom * buf if self.nesterov else buf
+        return -cast_like(self.lr(count), grads) * step, (count + 1, buf)
