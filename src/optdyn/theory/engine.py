@@ -15,7 +15,7 @@ import xarray as xr
 from optdyn._core.errors import ConfigError
 from optdyn._core.grid import checkpoint_steps
 from optdyn.optimizers.base import Optimizer
-from optdyn.theory.integrator import integrate
+from optdyn.theory.integrator import integrate, integrate_block
 from optdyn.theory.laws import LAWS, law_for
 from optdyn.theory.result import curves
 
@@ -35,8 +35,9 @@ def _as_list(optimizer: Any, problem: Any = None, method: str | None = None
         if law_for(o, problem, method) is None:
             other = [m for m in METHODS if law_for(o, problem, m) is not None]
             hint = (f"; its theory there has method(s) {other}" if other else
-                    "; theory.run covers SGD, ClippedSGD and SignSGD on LinearRegression (Adam "
-                    "with method='conjecture'), and SGD, SignSGD and SignSVD on "
+                    "; theory.run covers SGD (also with heavy-ball or Nesterov momentum), "
+                    "DANA, ClippedSGD and SignSGD on LinearRegression (Adam with "
+                    "method='conjecture'), and SGD, SignSGD and SignSVD on "
                     "MatrixRegression (method='mean-field' also covers Muon there)")
             raise ConfigError(where, f"optdyn has no risk-curve theory for {type(o).__name__} "
                               f"on {type(problem).__name__} by method={method!r}{hint}")
@@ -85,6 +86,13 @@ def _solve(method: str, law: Any, problem: Any, opts: list[Any], ckpts: np.ndarr
            progress: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """One group of configs: the mode ODE through the one integrator, or the law's own solver
     (an exact recursion, a mean-field recursion)."""
+    if method == "ode" and getattr(law, "block_size", 1) > 1:
+        bm = law.block_modes(problem)
+        params = _stack([law.params_with(problem, o, options) for o in opts])
+        out, st, ns, _ = integrate_block(law.block, law.feedback, params, bm.data, bm.weights,
+                                         bm.v0, ckpts.astype(float), rtol=rtol,
+                                         max_substeps=max_substeps, threshold=threshold)
+        return np.asarray(out), np.asarray(st), np.asarray(ns), {}
     if method in ("ode", "conjecture"):
         modes = law.modes_for(problem, opts[0])
         params = _stack([law.params_with(problem, o, options) for o in opts])

@@ -6,18 +6,22 @@ from optdyn.theory.laws.adam import AdamLaw
 from optdyn.theory.laws.base import Law, Modes, is_matrix
 from optdyn.theory.laws.clip_policy import ClippingPolicy, ClipPolicyLaw
 from optdyn.theory.laws.clipped import ClippedSGDLaw
+from optdyn.theory.laws.dana import DANALaw
 from optdyn.theory.laws.matrix import MatrixSignSGDLaw, SignSVDLaw
 from optdyn.theory.laws.mean_field import MeanFieldLaw
+from optdyn.theory.laws.momentum import MomentumLaw
 from optdyn.theory.laws.sgd import SGDLaw
 from optdyn.theory.laws.sign import SignSGDLaw
 from optdyn.theory.laws.sign_rate import ConstantEffectiveRate, ConstantEffectiveRateLaw
 
 __all__ = ["Law", "Modes", "SGDLaw", "ClippedSGDLaw", "SignSGDLaw", "MatrixSignSGDLaw",
            "SignSVDLaw", "MeanFieldLaw", "AdamLaw", "ClipPolicyLaw", "ClippingPolicy",
-           "ConstantEffectiveRateLaw", "ConstantEffectiveRate", "LAWS", "law_for"]
+           "ConstantEffectiveRateLaw", "ConstantEffectiveRate", "MomentumLaw", "DANALaw", "LAWS",
+           "law_for"]
 
-LAWS: tuple[type[Law], ...] = (SGDLaw, ClippedSGDLaw, SignSGDLaw, MatrixSignSGDLaw, SignSVDLaw,
-                                MeanFieldLaw, AdamLaw, ClipPolicyLaw, ConstantEffectiveRateLaw)
+LAWS: tuple[type[Law], ...] = (SGDLaw, MomentumLaw, DANALaw, ClippedSGDLaw, SignSGDLaw,
+                                MatrixSignSGDLaw, SignSVDLaw, MeanFieldLaw, AdamLaw, ClipPolicyLaw,
+                                ConstantEffectiveRateLaw)
 
 
 def law_for(optimizer: object, problem: Any = None, method: str | None = None

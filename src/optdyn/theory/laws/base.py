@@ -31,7 +31,7 @@ from optdyn.problems.base import Problem
 from optdyn.schedules import Constant
 
 __all__ = ["Law", "Modes", "constant_value", "ModesCache", "initial_error", "is_matrix",
-           "mode_energy", "initial_modes"]
+           "mode_energy", "initial_modes", "require_finite_noise"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +72,14 @@ def mode_energy(e: np.ndarray) -> np.ndarray:
 def initial_modes(problem: Any) -> np.ndarray:
     """v_j(0) in K's eigenbasis: (1/2) e_j^2 of the initial error (summed over matrix outputs)."""
     return mode_energy(initial_error(problem))
+
+
+def require_finite_noise(problem: Any, theory: str) -> None:
+    """Raise unless E[eps^2] is finite (theories whose noise feedback is R + E[eps^2]/2)."""
+    if not math.isfinite(problem.noise_second_moment):
+        raise ConfigError("noise", f"{theory} contains E[eps^2], which is infinite for "
+                          f"{problem.noise.to_config()['law']} noise; use ClippedSGD or "
+                          "SignSGD, whose theories need no finite variance")
 
 
 class ModesCache:

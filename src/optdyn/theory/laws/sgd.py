@@ -40,11 +40,24 @@ from scipy.optimize import brentq
 
 from optdyn._core.errors import ConfigError
 from optdyn.optimizers import SGD
-from optdyn.theory.laws.base import Law, Modes, ModesCache, constant_value, initial_modes, is_matrix
+from optdyn.theory.laws.base import (
+    Law,
+    Modes,
+    ModesCache,
+    constant_value,
+    initial_modes,
+    is_matrix,
+    require_finite_noise,
+)
 
 __all__ = ["SGDLaw"]
 
 _CACHE = ModesCache()
+
+
+def has_momentum(opt: Any) -> bool:
+    """Whether an SGD config uses momentum (a momentum coefficient other than 0)."""
+    return bool(np.any(np.asarray(opt.momentum) != 0))
 
 
 def _sgd_modes(problem: Any) -> Modes:
@@ -63,6 +76,11 @@ class SGDLaw(Law):
               "exact in expectation for Gaussian inputs at any lr, B and d")
 
     @classmethod
+    def covers(cls, opt: Any, problem_kind: str, method: str | None = None) -> bool:
+        """Plain SGD only: SGD with momentum is :mod:`.momentum`'s."""
+        return super().covers(opt, problem_kind, method) and not has_momentum(opt)
+
+    @classmethod
     def factors(cls, r, p):
         return 1.0, (2.0 * r + p["s2"]) / p["opt"].batch_size
 
@@ -72,13 +90,7 @@ class SGDLaw(Law):
             raise ConfigError("normalize_by_m", "the SGD theory of matrix least squares is "
                               "written for the unnormalised loss; use normalize_by_m=False and "
                               "lr / m")
-        if not np.all(np.asarray(opt.momentum) == 0):
-            raise ConfigError(f"{where}.momentum", "the SGD theory here is for momentum = 0")
-        m2 = problem.noise_second_moment
-        if not math.isfinite(m2):
-            raise ConfigError("noise", f"SGD's risk ODE and recursion contain E[eps^2], which is "
-                              f"infinite for {problem.noise.to_config()['law']} noise; use "
-                              "ClippedSGD or SignSGD, whose theories need no finite variance")
+        require_finite_noise(problem, "SGD's risk ODE and recursion")
 
     @classmethod
     def modes(cls, problem: Any) -> Modes:
