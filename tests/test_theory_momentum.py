@@ -223,3 +223,23 @@ def test_momentum_outside_every_law_says_which_theory_exists():
     with pytest.raises(ConfigError) as e:
         theory.run(mat, SGD(0.01, momentum=0.9), 10)
     assert "mean-field" in str(e.value)  # the theory SGD with momentum has on matrices
+
+
+def test_block_phi_functions_against_scipy_expm():
+    """e^X, phi1, phi2 by scaling and squaring against SciPy's expm of the 9 x 9 block matrix
+    [[X, I, 0], [0, 0, I], [0, 0, 0]], over norms from 1e-6 to 1e4 (stiff decaying blocks)."""
+    import jax.numpy as jnp
+    from scipy.linalg import expm
+
+    from optdyn.theory.integrator import block_phis
+
+    rng = np.random.default_rng(0)
+    scale = np.logspace(-6, 4, 200)[:, None, None]
+    x = rng.standard_normal((200, 3, 3)) * scale - 3 * np.eye(3) * scale
+    got = [np.asarray(a) for a in block_phis(jnp.asarray(x))]
+    for j in range(200):
+        big = np.zeros((9, 9))
+        big[:3, :3], big[:3, 3:6], big[3:6, 6:] = x[j], np.eye(3), np.eye(3)
+        ref = expm(big)
+        for a, b in zip(got, (ref[:3, :3], ref[:3, 3:6], ref[:3, 6:]), strict=True):
+            assert np.abs(a[j] - b).max() <= 1e-10 * np.abs(b).max()

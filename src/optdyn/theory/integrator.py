@@ -36,9 +36,9 @@ exact for a constant drift) and takes the forcing g = l f linear in k:
 
     v' = e^X v + h [phi1(X) g_0 + phi2(X) (g_1 - g_0)],    X = h Abar,
 
-with phi1(X) = int_0^1 e^{sX} ds and phi2(X) = int_0^1 (1 - s) e^{sX} ds from one matrix
-exponential of a 3s x 3s block matrix (:func:`block_phis`): exact in the linear part, hence as
-stiff-safe as the scalar scheme. The step control is the scalar one (:func:`_loop`): the
+with phi1(X) = int_0^1 e^{sX} ds and phi2(X) = int_0^1 (1 - s) e^{sX} ds by scaling and
+squaring per mode (:func:`block_phis`): exact in the linear part, hence as stiff-safe as the
+scalar scheme. The step control is the scalar one (:func:`_loop`): the
 predictor extrapolates the end-point risk linearly from the last step, the corrector solves it by
 a Newton step, Milne's device estimates the error. For s = 1 with a constant drift -m and load n
 this is the scalar scheme at a constant alpha (equal to rounding).
@@ -52,7 +52,6 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.linalg import expm
 
 __all__ = ["integrate", "integrate_block", "block_phis", "phi1", "psi"]
 
@@ -101,23 +100,68 @@ def _advance(v, m, n, tau, f0, f1):
     return v * e + tau * n * (f0 * p1 + (f1 - f0) * p2)
 
 
+_TAYLOR = 14  # terms of the series at a norm <= 1/2 (truncation below 1e-16 relative)
+
+
+def _matmul(a: list, b: list) -> list:
+    """Product of two small matrices given as nested lists of per-mode arrays: written out
+    as s^3 multiply-adds that XLA fuses into one pass over the modes (about 6x faster than a
+    batched dot for s = 3)."""
+    s = len(a)
+    return [[sum(a[i][j] * b[j][k] for j in range(s)) for k in range(s)] for i in range(s)]
+
+
+def _unpack(x: jax.Array) -> list:
+    return [[x[..., i, j] for j in range(x.shape[-1])] for i in range(x.shape[-2])]
+
+
+def _pack(m: list) -> jax.Array:
+    return jnp.stack([jnp.stack(row, -1) for row in m], -2)
+
+
 def block_phis(x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """e^X, phi1(X) = int_0^1 e^{s X} ds and phi2(X) = int_0^1 (1 - s) e^{s X} ds for a stack
-    of small square matrices X (..., s, s), from one exponential of the (3s x 3s) block matrix
-    [[X, I, 0], [0, 0, I], [0, 0, 0]], whose first block row is [e^X, phi1(X), phi2(X)]."""
+    """e^X, phi1(X) = int_0^1 e^{sX} ds and phi2(X) = int_0^1 (1 - s) e^{sX} ds for a stack of
+    small square matrices X (..., s, s).
+
+    Scaling and squaring: each matrix is scaled by 2^-n to norm <= 1/2 (n per matrix), the three
+    Taylor series sum_i Y^i / (i + k)! (k = 0, 1, 2) are summed by Horner, and n doublings
+    e^{2Y} = (e^Y)^2, phi1(2Y) = (phi1 + e^Y phi1) / 2, phi2(2Y) = (phi1 + phi2 + e^Y phi2) / 4
+    undo the scaling (the doublings follow from splitting the integrals at s = 1/2). A
+    decaying (stiff) block stays bounded through the doublings."""
     s = x.shape[-1]
-    eye = jnp.broadcast_to(jnp.eye(s, dtype=x.dtype), x.shape)
-    zero = jnp.zeros_like(x)
-    big = jnp.concatenate([jnp.concatenate([x, eye, zero], -1),
-                           jnp.concatenate([zero, zero, eye], -1),
-                           jnp.concatenate([zero, zero, zero], -1)], -2)
-    out = expm(big)
-    return out[..., :s, :s], out[..., :s, s:2 * s], out[..., :s, 2 * s:]
+    xs = _unpack(x)
+    norm = functools.reduce(jnp.maximum, [sum(jnp.abs(v) for v in row) for row in xs])
+    n = jnp.clip(jnp.ceil(jnp.log2(jnp.maximum(norm, 1e-300) / 0.5)), 0, 1000)
+    scale = jnp.exp2(-n)
+    y = [[v * scale for v in row] for row in xs]
+    one, zero = jnp.ones_like(norm), jnp.zeros_like(norm)
+    eye = [[one if i == j else zero for j in range(s)] for i in range(s)]
+    fact = [1.0]
+    for i in range(1, _TAYLOR + 3):
+        fact.append(fact[-1] * i)
+    series = []
+    for k in range(3):
+        acc = [[v / fact[_TAYLOR + k] for v in row] for row in eye]
+        for i in range(_TAYLOR - 1, -1, -1):
+            prod = _matmul(y, acc)
+            acc = [[eye[r][c] / fact[i + k] + prod[r][c] for c in range(s)] for r in range(s)]
+        series.append(_pack(acc))
+
+    def double(i, c):
+        e, p1, p2 = c
+        on = (i < n)[..., None, None]
+        el = _unpack(e)
+        e2 = _pack(_matmul(el, el))
+        q1 = 0.5 * (p1 + _pack(_matmul(el, _unpack(p1))))
+        q2 = 0.25 * (p1 + p2 + _pack(_matmul(el, _unpack(p2))))
+        return (jnp.where(on, e2, e), jnp.where(on, q1, p1), jnp.where(on, q2, p2))
+
+    return jax.lax.fori_loop(0, jnp.max(n).astype(jnp.int32), double, tuple(series))
 
 
 def _mv(a: jax.Array, v: jax.Array) -> jax.Array:
     """Per-mode matrix times vector: (modes, s, s) x (modes, s)."""
-    return jnp.einsum("jab,jb->ja", a, v)
+    return jnp.sum(a * v[..., None, :], axis=-1)
 
 
 class _Scheme(NamedTuple):
