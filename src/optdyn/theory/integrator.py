@@ -286,7 +286,8 @@ def _loop(scheme: _Scheme, w, v0, ckpts, n_ckpt, rtol, atol, max_substeps, thres
         buf = jnp.where(hit, buf.at[ptr].set(r), buf)
         ptr = ptr + hit.astype(ptr.dtype)
         n_sub = n_sub + 1
-        bad = ok & (~jnp.isfinite(r) | (r > threshold))
+        # (|R|: an unstable block system can blow up through negative values in rounding)
+        bad = ok & (~jnp.isfinite(r) | (jnp.abs(r) > threshold))
         status = jnp.where(bad, 1, jnp.where(n_sub >= max_substeps, 2, 0))
         # an exhausted error control (a step below 1e-12 steps) is a failure, not a hang
         status = jnp.where((status == 0) & (h_new < 1e-12), 2, status)

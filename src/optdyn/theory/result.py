@@ -101,7 +101,9 @@ def curves(
     ``extras`` maps a variable name to (dims after ``config``, array (configs, ...)); a ``mode``
     dimension gets the coordinates ``mode`` (1..d) and ``eigenvalue``.
     """
-    bad = divergence(risk, status) | (risk > threshold)
+    # |R| above the threshold: a risk is >= 0, but an unstable block system (momentum) can
+    # blow up through negative values in floating point
+    bad = divergence(risk, status) | (np.abs(risk) > threshold)
     risk, diverged, div_step = mark_divergence(risk, ckpts, bad)
     limit = np.asarray([lr for lr, _ in limits], dtype=float)
     crit = np.asarray([c for _, c in limits], dtype=float)
