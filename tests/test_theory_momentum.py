@@ -147,12 +147,13 @@ def test_ode_follows_simulation(cov, nesterov, m, d):
     """The acceptance matrix: mean relative error <= 2%, max <= 6% (CI d = 300, slow d = 1000)."""
     p = _problem(cov, d)
     opt = SGD(0.5 * (1 - m) / p.trace, momentum=m, nesterov=nesterov)
-    steps = int(12 * p.trace)
+    steps = int((40 if cov == "diag" else 12) * p.trace)  # until the risk dropped 3x or more
     th = theory.run(p, opt, steps, points_per_decade=12)
     # enough seeds that the simulation's standard error stays near 1% (it is 4% with 16
     # seeds at d = 300 on the plateau, where single runs fluctuate by O(1/sqrt(d)))
     sim = simulate.run(p, opt, steps, seeds=32 if d < 1000 else 16, points_per_decade=12)
     rel = np.abs(sim.risk.mean("seed").values / th.risk.values - 1)[1:]
+    print(f"{cov} d={d} nesterov={nesterov} m={m}: mean {rel.mean():.4f} max {rel.max():.4f}")
     assert rel.mean() <= 0.02 and rel.max() <= 0.06, (rel.mean(), rel.max())
     assert th.risk.values[0] / th.risk.values[-1] > 3.0
 
