@@ -23,8 +23,9 @@ class SignSGD(Optimizer):
 
         theta_{k+1} = theta_k - lr(k) * sign(g_k),   g_k = (1/B) sum_i grad l(theta_k; x_i, y_i)
 
-    with sign applied element-wise (sign(0) = 0). The exact risk-curve theory of Xiao et al.
-    holds for B = 1; with B > 1 the sign of the mean no longer has the arcsine-law covariance.
+    with sign applied element-wise (sign(0) = 0). The exact risk-curve theory of Xiao et al. is
+    stated for B = 1; :mod:`optdyn.theory.laws.sign` extends it to B > 1 with B << d (the drift
+    factor of the sign of a B-sample mean, docs/theory/signsgd.md section 13).
 
     Args:
         lr: per-step learning rate (number, array, callable or schedule).

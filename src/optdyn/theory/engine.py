@@ -128,9 +128,11 @@ def run(
     Args:
         problem: a :class:`optdyn.problems.LinearRegression`, or a
             :class:`optdyn.problems.MatrixRegression` (matrix least squares, arXiv 2605.09552).
-        optimizer: on LinearRegression an ``SGD`` (momentum 0), ``ClippedSGD`` (per-sample,
-            constant threshold), ``SignSGD`` (batch 1), ``Adam`` (``method="conjecture"``) or a
-            policy object (:class:`~optdyn.theory.laws.clip_policy.ClippingPolicy`,
+        optimizer: on LinearRegression an ``SGD`` (with or without heavy-ball or Nesterov
+            momentum, :mod:`.laws.momentum`), a ``DANA`` (:mod:`.laws.dana`), ``ClippedSGD``
+            (per-sample, constant threshold), ``SignSGD`` (any batch size B << d), ``Adam``
+            (``method="conjecture"``) or a policy object
+            (:class:`~optdyn.theory.laws.clip_policy.ClippingPolicy`,
             :class:`~optdyn.theory.laws.sign_rate.ConstantEffectiveRate`); on MatrixRegression
             an ``SGD``, ``SignSGD`` or ``SignSVD`` (any batch size; :mod:`.laws.matrix`), and
             with ``method="mean-field"`` also ``Muon``; or a list of them (the result gets a
@@ -139,8 +141,9 @@ def run(
             continuous step counts.
         steps: horizon in optimizer steps.
         method: ``"ode"`` (the mode ODE of each law, :mod:`optdyn.theory.integrator`),
-            ``"exact"`` (SGD: the exact expected-risk recursion for Gaussian data, valid at any
-            learning rate and dimension), ``"mean-field"`` (MatrixRegression: the recursions of
+            ``"exact"`` (SGD, SGD with momentum, DANA: the exact expected-risk recursion for
+            Gaussian data, valid at any learning rate, momentum and dimension),
+            ``"mean-field"`` (MatrixRegression: the recursions of
             :mod:`optdyn.theory.mean_field`) or ``"conjecture"`` (Adam: a law that is not
             derived, see :mod:`.laws.adam`). ``attrs["regime"]`` says where each law is claimed
             to hold.
