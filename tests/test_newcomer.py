@@ -16,7 +16,7 @@ import optdyn
 from optdyn import simulate, theory
 from optdyn._core.progress import Progress
 from optdyn._core.traps import TrapWarning, quiet_traps
-from optdyn.optimizers import SGD, Muon, SignSGD, SignSVD
+from optdyn.optimizers import SGD, Muon, NormalizedSGD, SignSGD, SignSVD
 from optdyn.problems import LinearRegression, MatrixRegression, PowerLawCoefficients, spectra
 
 
@@ -38,16 +38,16 @@ def test_help_optdyn_starts_with_a_snippet_that_runs(tmp_path, monkeypatch):
 
 def test_run_available_gives_nan_and_a_flag_and_says_once_why():
     p = _problem()
-    opts = [SGD(0.1), SGD(0.1, momentum=0.9), SignSGD(1e-3)]
+    opts = [SGD(0.1), NormalizedSGD(0.1), SignSGD(1e-3)]
     with pytest.warns(UserWarning) as rec:
         th = theory.run_available(p, opts, 200)
     said = [str(w.message) for w in rec if "no ode theory" in str(w.message)]
-    assert len(said) == 1 and "SGD(lr=0.1, momentum=0.9)" in said[0] and "momentum" in said[0]
+    assert len(said) == 1 and "NormalizedSGD on LinearRegression" in said[0]
     assert "1 of 3 configs" in said[0]
     assert th.has_theory.values.tolist() == [True, False, True]
     assert np.isnan(th.risk.values[1]).all()
     assert np.isfinite(th.risk.values[[0, 2]]).all()
-    assert list(json.loads(th.attrs["no_theory"])) == ["SGD(lr=0.1, momentum=0.9)"]
+    assert list(json.loads(th.attrs["no_theory"])) == ["NormalizedSGD(lr=0.1)"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         theory.run_available(p, opts, 200, warn=False)
@@ -150,7 +150,7 @@ def test_a_heartbeat_reports_work_whose_steps_are_not_counted(capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_optdyn_run_with_one_momentum_config_writes_the_figure_and_the_other_theories(
+def test_optdyn_run_with_one_config_without_theory_writes_the_figure_and_the_others(
         tmp_path, capsys):
     from optdyn import io
     from optdyn.cli import main
@@ -160,11 +160,11 @@ def test_optdyn_run_with_one_momentum_config_writes_the_figure_and_the_other_the
                    'eigenvalues = { kind = "power_law", d = 40, alpha = 0.75 }\n'
                    'theta_star = { kind = "power_law", beta = 0.5 }\n'
                    '[[optimizer]]\nkind = "sgd"\nlr = 0.1\n'
-                   '[[optimizer]]\nkind = "sgd"\nlr = 0.1\nmomentum = 0.9\n')
+                   '[[optimizer]]\nkind = "normalized_sgd"\nlr = 0.1\n')
     out = tmp_path / "out"
     assert main(["run", str(exp), "--out", str(out), "--no-progress"]) == 0
     said = capsys.readouterr()
-    assert "no theory for SGD(lr=0.1, momentum=0.9)" in said.out
+    assert "no theory for NormalizedSGD(lr=0.1)" in said.out
     assert "no ode theory for" not in said.err  # said once, by the command, not twice
     th = io.load(out / "theory.nc")
     assert th.has_theory.values.tolist() == [True, False]

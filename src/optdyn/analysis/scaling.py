@@ -39,6 +39,13 @@ Choices made here (the papers' exact protocols are unknown, docs/theory/signsgd.
   "stable-decay" schedule of Kim, Song, Yun), constant peak for the first 80% of the r steps and a
   linear decay to 0 over the last ``decay_fraction`` = 20%. The peak is searched on a log grid
   around the best constant rate of the same (d, r) (factors 0.7 to 6, capped for SGD).
+- DANA (``"dana"``, the exact recursion of :mod:`optdyn.theory.laws.dana`): the decaying form
+  of Ferbach, Everett, Gidel, Paquette and Paquette (2025), gamma_3(k) = ``DANA_RATIO`` gamma_2
+  (1 + k)^(-1/(2 alpha)) and damping ``DANA_DELTA`` / (1 + k), with alpha the problem's; its
+  gradient rate gamma_2 is searched on SGD's grid (a rate that diverges has an infinite loss
+  and is never chosen). The ratio 0.2 and delta = 2 were picked by hand on PLRF(1, 0.75) at
+  d <= 800 (docs/theory/momentum.md section 7); DANA has no WSD variant (its schedules are its
+  own).
 - PLRF sizes: v = ``v_ratio`` d (default 4), as in the 4+3 paper's proportional regime; the
   sketch W is drawn from ``seed`` for each d.
 - Fit window (unless given): the computes at which the frontier is resolved, i.e. the best model
@@ -65,7 +72,7 @@ from optdyn._core.spec import to_spec
 from optdyn._version import __version__
 from optdyn.analysis import fits
 from optdyn.analysis.tuning import grid_minimum, parabola_vertex
-from optdyn.optimizers import SGD, SignSGD, resolve_key
+from optdyn.optimizers import DANA, SGD, SignSGD, resolve_key
 from optdyn.problems.linear_regression import LinearRegression
 from optdyn.problems.plrf import PowerLawRandomFeatures
 from optdyn.schedules import WarmupStableDecay
@@ -84,7 +91,9 @@ __all__ = [
 
 OPTIMIZERS = ("sign_sgd", "sgd")
 SCHEDULES = ("constant", "wsd")
-_METHOD = {"sign_sgd": "ode", "sgd": "exact"}
+_METHOD = {"sign_sgd": "ode", "sgd": "exact", "dana": "exact"}
+DANA_RATIO = 0.2  # gamma_3 / gamma_2 at k = 0 of the DANA-decaying family
+DANA_DELTA = 2.0  # damping delta / (1 + k)
 
 
 def __getattr__(name: str) -> Any:
@@ -158,7 +167,11 @@ def _sgd_critical(problem: LinearRegression) -> float:
     return SGDLaw.exact_critical_lr(problem, SGD(1.0))
 
 
-def _make(kind: str, lr: float, schedule: str, total: int, decay_fraction: float) -> Any:
+def _make(kind: str, lr: float, schedule: str, total: int, decay_fraction: float,
+          alpha: float | None = None) -> Any:
+    if kind == "dana":
+        return DANA.decaying(float(lr), DANA_RATIO * float(lr), alpha=float(alpha),
+                             delta=DANA_DELTA)
     if schedule == "constant":
         sched: Any = float(lr)
     else:
@@ -206,9 +219,12 @@ def _at_steps(loss: np.ndarray, ck: np.ndarray, steps: np.ndarray) -> np.ndarray
 def _check_kind(optimizer: Any, schedule: str) -> str:
     """The study's key (``"sign_sgd"`` or ``"sgd"``) of ``optimizer``: the class SignSGD or SGD,
     an instance, or the name in any spelling (:func:`optdyn.optimizers.resolve`)."""
-    key = resolve_key(optimizer, {"sign_sgd": SignSGD, "sgd": SGD}, "optimizer")
+    key = resolve_key(optimizer, {"sign_sgd": SignSGD, "sgd": SGD, "dana": DANA}, "optimizer")
     if schedule not in SCHEDULES:
         raise ConfigError("schedule", f"expected one of {SCHEDULES}, got {schedule!r}")
+    if key == "dana" and schedule != "constant":
+        raise ConfigError("schedule", "DANA runs its own decaying schedules; use 'constant' "
+                          "(its rate gamma_2 is searched)")
     return key
 
 
@@ -236,6 +252,7 @@ def optimal_lr_losses(
     horizon: int | None = None,
     chunk: int = 24,
     rtol: float = 1e-5,
+    alpha: float | None = None,
 ) -> xr.Dataset:
     """Population loss at the best learning rate for each step count, from the theory.
 
@@ -260,6 +277,7 @@ def optimal_lr_losses(
         horizon: theory horizon (default max(steps)); a common value reuses compiled code.
         chunk: configs per batched theory call (padded; a fixed size reuses compiled code).
         rtol: local tolerance of the ODE integrator (signSGD; the SGD recursion is exact).
+        alpha: the spectrum exponent of DANA's decaying momentum rate (default: the PLRF's).
 
     Returns:
         ``xarray.Dataset`` on ``steps`` with ``loss`` (P*), ``risk`` (P* - F_0), ``lr_opt`` and
@@ -279,6 +297,11 @@ def optimal_lr_losses(
     if horizon < steps_arr[-1]:
         raise ConfigError("horizon", f"must be >= max(steps) = {steps_arr[-1]}, got {horizon}")
     f0 = 0.5 * p.noise_second_moment
+    if optimizer == "dana" and alpha is None:
+        alpha = getattr(getattr(problem, "source", problem), "alpha", None)
+        if alpha is None:
+            raise ConfigError("alpha", "DANA's momentum rate decays as (1 + k)^(-1/(2 alpha)): "
+                              "give alpha for a problem that is not a PLRF")
     if optimizer == "sign_sgd":
         ref = sign_lr_scale(p)
         lo, hi, cap = ref * 10 ** _SIGN_DECADES[0], ref * 10 ** _SIGN_DECADES[1], math.inf
@@ -290,7 +313,7 @@ def optimal_lr_losses(
 
     if schedule == "constant":
         grid = np.logspace(math.log10(lo), math.log10(hi), n_lr)
-        opts = [_make(optimizer, g, "constant", horizon, decay_fraction) for g in grid]
+        opts = [_make(optimizer, g, "constant", horizon, decay_fraction, alpha) for g in grid]
         loss_all, ck = _evaluate(p, optimizer, opts, horizon, chunk, rtol)
         loss = _at_steps(loss_all, ck, steps_arr).T
         cand = np.broadcast_to(grid, (nt, n_lr))
@@ -320,7 +343,7 @@ def optimal_lr_losses(
     lr_opt = cand[np.arange(nt), best_i].copy()
     if refine:
         g_ref = np.exp(xv)
-        opts = [_make(optimizer, g, schedule, int(t), decay_fraction)
+        opts = [_make(optimizer, g, schedule, int(t), decay_fraction, alpha)
                 for t, g in zip(steps_arr, g_ref, strict=True)]
         loss_ref, ck = _evaluate(p, optimizer, opts, horizon, chunk, rtol)
         if schedule == "constant":
@@ -478,7 +501,7 @@ def compute_optimal(
     if isinstance(v_ratio, bool) or not isinstance(v_ratio, int) or v_ratio < 1:
         raise ConfigError("v_ratio", f"must be an integer >= 1, got {v_ratio!r}")
     sch_list = list(schedules)
-    opt_list = [_check_kind(o, "constant") for o in optimizers]
+    opt_list = [_check_kind(o, "constant") for o in optimizers]  # dana: constant only
     for s in sch_list:
         _check_kind("sgd", s)
     steps = steps_grid(t_min, t_max, per_decade)
@@ -496,8 +519,10 @@ def compute_optimal(
         for i, o in enumerate(opt_list):
             const = None
             for j, s in enumerate(sch_list):
+                if o == "dana" and s != "constant":
+                    continue  # DANA's schedules are its own: NaN there
                 kw = dict(n_lr=n_lr, n_wsd=n_wsd, decay_fraction=decay_fraction,
-                          horizon=int(t_max), chunk=chunk, rtol=rtol)
+                          horizon=int(t_max), chunk=chunk, rtol=rtol, alpha=alpha)
                 if s == "wsd" and const is not None:
                     kw["centers"] = const["lr_opt"].values
                 res = optimal_lr_losses(red, o, steps, s, **kw)
