@@ -283,3 +283,16 @@ def test_dana_on_plrf_against_simulation():
     assert rel.mean() <= 0.03, rel.mean()
     assert (np.abs(mean - ex.risk.values)[1:] / se[1:]).max() <= 3.5
     assert mean[0] / mean[-1] > 100
+
+
+def test_dana_bad_inputs_name_their_field():
+    with pytest.raises(ConfigError) as e:
+        DANA.decaying(0.1, 0.01, alpha=0.0)
+    assert e.value.field == "alpha"
+    with pytest.raises(ConfigError) as e:
+        DANA(0.1, 0.01, 0.5, batch_size=0)
+    assert e.value.field == "batch_size"
+    mat = MatrixRegression(d=8, m=4, eigenvalues=np.ones(8))
+    with pytest.raises(ConfigError) as e:
+        theory.run(mat, DANA(0.1, 0.01, 0.5), 10)
+    assert "DANA" in str(e.value) and "LinearRegression" in str(e.value)

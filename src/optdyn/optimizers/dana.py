@@ -9,6 +9,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from optdyn._core.errors import ConfigError
 from optdyn._core.pytree import pytree_dataclass, static
 from optdyn._core.registry import register
 from optdyn.optimizers.base import Optimizer, cast_like, check_batch_size
@@ -38,7 +39,8 @@ class DANA(Optimizer):
     Args:
         lr: per-step rate of the plain gradient step (gamma_2).
         lr_momentum: per-step rate of the momentum step (gamma_3).
-        damping: momentum damping Delta(k) in [0, 1].
+        damping: momentum damping Delta(k) in [0, 1] (values outside are clipped to it, as
+            delta / (1 + k) with delta > 1 is at small k).
         grad_weight: weight of the gradient in the momentum buffer (gamma_1, default 1).
         batch_size: samples per step B.
     """
@@ -60,6 +62,8 @@ class DANA(Optimizer):
                  batch_size: int = 1) -> DANA:
         """DANA-decaying: lr_momentum(k) = lr_momentum (1 + k)^(-1/(2 alpha)),
         damping(k) = delta / (1 + k)."""
+        if not (isinstance(alpha, int | float) and alpha > 0):
+            raise ConfigError("alpha", f"the spectrum exponent must be > 0, got {alpha!r}")
         return cls(lr=lr, lr_momentum=PowerDecay(lr_momentum, 1.0 / (2.0 * alpha), 1.0),
                    damping=PowerDecay(delta, 1.0, 1.0), batch_size=batch_size)
 
