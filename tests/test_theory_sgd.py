@@ -84,8 +84,13 @@ def test_bad_input():
         theory.run(p, SGD(0.1), 100)
     assert "ClippedSGD or SignSGD" in str(e.value)
     q = LinearRegression(eigenvalues=spectra.isotropic(10), noise=noise.Gaussian(0.5))
-    with pytest.raises(ConfigError, match="momentum"):
-        theory.run(q, SGD(0.1, momentum=0.9), 100)
+    # SGD with momentum has its own law now (tests/test_theory_momentum.py); plain SGD's law
+    # does not take it
+    import json
+    th = theory.run(q, SGD(0.01, momentum=0.9), 100)
+    assert json.loads(th.attrs["config"])["laws"] == ["momentum"]
+    from optdyn.theory.laws import SGDLaw
+    assert not SGDLaw.covers(SGD(0.1, momentum=0.9), "vector")
     with pytest.raises(ConfigError, match="method"):
         theory.run(q, SGD(0.1), 100, method="euler")
     from optdyn.optimizers import Adam
