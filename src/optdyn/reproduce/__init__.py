@@ -31,6 +31,7 @@ _MODULES = (
     "optdyn.reproduce.muon_phases_sim",
     "optdyn.reproduce.memory",
     "optdyn.reproduce.rmt",
+    "optdyn.reproduce.momentum",
 )
 
 
