@@ -101,7 +101,8 @@ def momentum(out: Path) -> list[Path]:
         f"- Left: Toeplitz K (D^1/2 Toeplitz(0.5^|i-j|) D^1/2, D log-uniform on [1/4, 4]), "
         f"d = {d}, Gaussian noise 0.5, B = 1, lr = 0.05 / Tr K, {steps} steps, {seeds} seeds; "
         "ODE of the 3 x 3 blocks dashed. Torch momentum m moves like SGD at lr / (1 - m) "
-        "(heavy ball and Nesterov overlap at this scale), EMA momentum like SGD at lr. Mean relative error of the simulated mean against the ODE: "
+        "(heavy ball and Nesterov overlap at this scale), EMA momentum like SGD at lr. Mean "
+        "relative error of the simulated mean against the ODE: "
         + ", ".join(f"{lab} {float(e):.2%}" for lab, e in zip(labels, np.asarray(err),
                                                                strict=True)) + ".",
         "- Middle: critical constant lr of the exact recursion (kappa = 1 or an unstable "
