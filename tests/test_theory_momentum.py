@@ -7,6 +7,7 @@ rate, momentum 0.9), the ODE against simulation at d = 1000, and the bad inputs.
 
 import numpy as np
 import pytest
+from conftest import acceptance_problem
 from scipy.integrate import solve_ivp
 
 from optdyn import noise, simulate, theory
@@ -130,13 +131,7 @@ def test_exact_recursion_is_the_monte_carlo_mean(nesterov, convention, d, frac):
 
 
 def _problem(cov: str, d: int):
-    nz = noise.Gaussian(0.5)
-    if cov == "diag":
-        lam = spectra.power_law(d, 0.2)
-        target = RandomVector(np.sqrt(5.0 * d / lam.sum()))
-        return LinearRegression(eigenvalues=lam, theta_star=target, noise=nz, seed=1)
-    k = spectra.toeplitz_covariance(d, 0.5, diag_range=(0.25, 4.0), seed=2)
-    return LinearRegression(covariance=k, theta_star=RandomVector(2.0), noise=nz, seed=1)
+    return acceptance_problem(cov, d, noise.Gaussian(0.5))
 
 
 @pytest.mark.parametrize("d", [300, pytest.param(1000, marks=pytest.mark.slow)])

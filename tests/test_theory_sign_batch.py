@@ -13,6 +13,7 @@ import math
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import acceptance_problem
 
 from optdyn import noise, simulate, theory
 from optdyn._core.errors import ConfigError
@@ -89,12 +90,7 @@ def test_table_reproduces_the_factor(law):
 
 
 def _problem(cov: str, d: int, nz):
-    if cov == "diag":
-        lam = spectra.power_law(d, 0.2)
-        target = RandomVector(np.sqrt(5.0 * d / lam.sum()))  # R0 about 2.5
-        return LinearRegression(eigenvalues=lam, theta_star=target, noise=nz, seed=1)
-    k = spectra.toeplitz_covariance(d, 0.5, diag_range=(0.25, 4.0), seed=2)
-    return LinearRegression(covariance=k, theta_star=RandomVector(2.0), noise=nz, seed=1)
+    return acceptance_problem(cov, d, nz)
 
 
 def test_batch_one_is_unchanged(monkeypatch):

@@ -10,10 +10,10 @@ check runs d = 1000.
 
 import numpy as np
 import pytest
+from conftest import acceptance_problem
 
 from optdyn import noise, simulate, theory
 from optdyn.optimizers import SGD, ClippedSGD, SignSGD
-from optdyn.problems import LinearRegression, RandomVector, spectra
 
 NOISES = {
     "gaussian": noise.Gaussian(0.5),
@@ -26,12 +26,7 @@ CASES = [("sign", n) for n in NOISES] + [("clip", n) for n in NOISES if n != "ce
 
 
 def _problem(cov: str, d: int, nz):
-    if cov == "diag":
-        lam = spectra.power_law(d, 0.2)
-        target = RandomVector(np.sqrt(5.0 * d / lam.sum()))  # R0 about 2.5
-        return LinearRegression(eigenvalues=lam, theta_star=target, noise=nz, seed=1)
-    k = spectra.toeplitz_covariance(d, 0.5, diag_range=(0.25, 4.0), seed=2)
-    return LinearRegression(covariance=k, theta_star=RandomVector(2.0), noise=nz, seed=1)
+    return acceptance_problem(cov, d, nz)
 
 
 def _optimizer(kind: str, p):

@@ -31,7 +31,7 @@ from optdyn.problems.base import Problem
 from optdyn.schedules import Constant
 
 __all__ = ["Law", "Modes", "constant_value", "ModesCache", "initial_error", "is_matrix",
-           "mode_energy", "initial_modes", "require_finite_noise"]
+           "mode_energy", "initial_modes", "require_finite_noise", "recorded_steps"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +72,26 @@ def mode_energy(e: np.ndarray) -> np.ndarray:
 def initial_modes(problem: Any) -> np.ndarray:
     """v_j(0) in K's eigenbasis: (1/2) e_j^2 of the initial error (summed over matrix outputs)."""
     return mode_energy(initial_error(problem))
+
+
+def recorded_steps(update: Any, x0: Any, w: Any, ckpts: Any, steps: Any) -> Any:
+    """Run a discrete recursion ``x <- update(k, x)`` for k = 0 .. steps - 1 (inside jit) and
+    record the risk sum(w * x) at the integer steps ``ckpts`` (ckpts[0] = 0): the loop of the
+    laws' exact recursions."""
+    import jax
+    import jax.numpy as jnp
+
+    buf = jnp.full(ckpts.shape, jnp.nan).at[0].set(jnp.sum(w * x0))
+
+    def body(k, c):
+        x, buf, ptr = c
+        x = update(k, x)
+        hit = ckpts[jnp.minimum(ptr, ckpts.shape[0] - 1)] == k + 1
+        buf = jnp.where(hit, buf.at[ptr].set(jnp.sum(w * x)), buf)
+        return x, buf, ptr + hit.astype(ptr.dtype)
+
+    _, buf, _ = jax.lax.fori_loop(0, steps, body, (x0, buf, jnp.asarray(1)))
+    return buf
 
 
 def require_finite_noise(problem: Any, theory: str) -> None:

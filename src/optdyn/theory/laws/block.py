@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from optdyn.schedules import Constant, Schedule
-from optdyn.theory.laws.base import Law, initial_modes, require_finite_noise
+from optdyn.theory.laws.base import Law, initial_modes, recorded_steps, require_finite_noise
 
 __all__ = ["LinearMomentumLaw", "BlockModes", "transition"]
 
@@ -207,19 +207,12 @@ def _exact(transition_at: Any, feedback: Any) -> Any:
     @jax.jit
     def run(params, data, w, v0, ckpts, steps):
         def one(p):
-            buf = jnp.full(ckpts.shape, jnp.nan).at[0].set(jnp.sum(w * v0))
-
-            def body(k, c):
-                x, buf, ptr = c
+            def update(k, x):
                 t, load = transition_at(k * 1.0, p, data)
                 r = jnp.sum(w * x)
-                x = jnp.einsum("jab,jb->ja", t, x) + load * feedback(k * 1.0, r, p)
-                hit = ckpts[jnp.minimum(ptr, ckpts.shape[0] - 1)] == k + 1
-                buf = jnp.where(hit, buf.at[ptr].set(jnp.sum(w * x)), buf)
-                return x, buf, ptr + hit.astype(ptr.dtype)
+                return jnp.einsum("jab,jb->ja", t, x) + load * feedback(k * 1.0, r, p)
 
-            _, buf, _ = jax.lax.fori_loop(0, steps, body, (v0, buf, jnp.asarray(1)))
-            return buf
+            return recorded_steps(update, v0, w, ckpts, steps)
 
         return jax.vmap(one)(params)
 

@@ -47,6 +47,7 @@ from optdyn.theory.laws.base import (
     constant_value,
     initial_modes,
     is_matrix,
+    recorded_steps,
     require_finite_noise,
 )
 
@@ -171,20 +172,14 @@ def _exact_impl(params, lam, v0, ckpts, steps):
     def one(p):
         opt, s2 = p["opt"], p["s2"]
         b = opt.batch_size
-        buf = jnp.full(ckpts.shape, jnp.nan).at[0].set(jnp.sum(lam * v0))
 
-        def body(k, c):
-            v, buf, ptr = c
+        def update(k, v):
             g = opt.lr(k)
             r = jnp.sum(lam * v)
-            v = ((1 - g * lam) ** 2 + g * g * lam * lam / b) * v + (g * g / b) * lam * (
+            return ((1 - g * lam) ** 2 + g * g * lam * lam / b) * v + (g * g / b) * lam * (
                 r + 0.5 * s2)
-            hit = ckpts[jnp.minimum(ptr, ckpts.shape[0] - 1)] == k + 1
-            buf = jnp.where(hit, buf.at[ptr].set(jnp.sum(lam * v)), buf)
-            return v, buf, ptr + hit.astype(ptr.dtype)
 
-        _, buf, _ = jax.lax.fori_loop(0, steps, body, (v0, buf, jnp.asarray(1)))
-        return buf
+        return recorded_steps(update, v0, lam, ckpts, steps)
 
     return jax.vmap(one)(params)
 
