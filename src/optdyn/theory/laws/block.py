@@ -40,6 +40,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import functools
+import json
 import math
 from typing import Any, ClassVar
 
@@ -52,6 +53,8 @@ from optdyn.theory.laws.base import Law, initial_modes, recorded_steps, require_
 
 __all__ = ["LinearMomentumLaw", "BlockModes", "transition"]
 
+_CRITICAL: dict[tuple, tuple[Any, float]] = {}  # (problem id, method, config) -> critical lr
+
 
 @dataclasses.dataclass(frozen=True)
 class BlockModes:
@@ -62,18 +65,20 @@ class BlockModes:
     v0: np.ndarray
 
 
-def transition(lam: Any, a: Any, c: Any, p: Any, q: Any, batch: int) -> tuple[Any, Any]:
-    """(T (modes, 3, 3), l (modes, 3)) of the exact second-moment recursion (module docstring)."""
-    lam = jnp.asarray(lam)
+def transition(lam: Any, a: Any, c: Any, p: Any, q: Any, batch: int,
+               xp: Any = jnp) -> tuple[Any, Any]:
+    """(T (modes, 3, 3), l (modes, 3)) of the exact second-moment recursion (module docstring);
+    ``xp`` is the array module (jax.numpy inside the engines, numpy for the limits)."""
+    lam = xp.asarray(lam)
     s = p + q * c
-    one = jnp.ones_like(lam)
+    one = xp.ones_like(lam)
     a11, a12, a21, a22 = 1.0 - s * lam, -q * a * one, c * lam, a * one
-    rows = [[a11 * a11, 2 * a11 * a12, a12 * a12],
-            [a11 * a21, a11 * a22 + a12 * a21, a12 * a22],
-            [a21 * a21, 2 * a21 * a22, a22 * a22]]
-    t = jnp.stack([jnp.stack(r, -1) for r in rows], -2)
-    n = jnp.stack([s * s * one, -s * c * one, c * c * one], -1)
-    t = t.at[:, :, 0].add(n * (lam * lam / batch)[:, None])
+    n = xp.stack([s * s * one, -s * c * one, c * c * one], -1)
+    iss = n * (lam * lam / batch)[:, None]  # Isserlis' lambda^2 e^2 / B term: first column
+    rows = [[a11 * a11 + iss[:, 0], 2 * a11 * a12, a12 * a12],
+            [a11 * a21 + iss[:, 1], a11 * a22 + a12 * a21, a12 * a22],
+            [a21 * a21 + iss[:, 2], 2 * a21 * a22, a22 * a22]]
+    t = xp.stack([xp.stack(r, -1) for r in rows], -2)
     return t, n * (lam / batch)[:, None]
 
 
@@ -153,8 +158,8 @@ class LinearMomentumLaw(Law):
     def kernel_norm(cls, problem: Any, opt: Any, method: str) -> float:
         """kappa at the optimizer's (constant) coefficients; inf where a block is unstable."""
         lam = np.asarray(problem.eigenvalues, dtype=float)
-        t, load = (np.asarray(x) for x in cls.transition_at(
-            0.0, {"opt": opt}, {"lam": jnp.asarray(lam)}))
+        a, c, pp, q = (float(x) for x in cls.coefficients(0.0, opt))
+        t, load = transition(lam, a, c, pp, q, opt.batch_size, xp=np)  # NumPy: no dispatch
         eig = np.linalg.eigvals(t)
         stable = (np.abs(eig).max() < 1.0 if method == "exact"
                   else (eig.real - 1.0).max() < 0.0)
@@ -176,7 +181,21 @@ class LinearMomentumLaw(Law):
     @classmethod
     def critical(cls, problem: Any, opt: Any, method: str) -> float:
         """The largest constant lr (the other hyperparameters fixed) at which the risk stays
-        bounded: bisection on the stability test (kappa < 1 and stable blocks)."""
+        bounded: bisection on the stability test (kappa < 1 and stable blocks). It does not
+        depend on lr, so a learning-rate grid bisects once (cached per problem)."""
+        key = (id(problem), method, json.dumps(dataclasses.replace(opt, lr=1.0).to_config(),
+                                               sort_keys=True, default=str))
+        hit = _CRITICAL.get(key)
+        if hit is not None and hit[0] is problem:
+            return hit[1]
+        value = cls._bisect(problem, opt, method)
+        if len(_CRITICAL) > 64:
+            _CRITICAL.pop(next(iter(_CRITICAL)))
+        _CRITICAL[key] = (problem, value)
+        return value
+
+    @classmethod
+    def _bisect(cls, problem: Any, opt: Any, method: str) -> float:
         def stable(lr: float) -> bool:
             return cls.kernel_norm(problem, dataclasses.replace(opt, lr=lr), method) < 1.0
 
