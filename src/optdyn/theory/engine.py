@@ -8,7 +8,6 @@ import warnings
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
@@ -50,7 +49,7 @@ def _group_key(law: Any, o: Optimizer) -> tuple:
 
 
 def _stack(items: list[Any]) -> Any:
-    return jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *items)
+    return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *items)
 
 
 def _output_grid(steps: Any, at: Any, points_per_decade: int) -> np.ndarray:

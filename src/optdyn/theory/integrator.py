@@ -52,8 +52,9 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-__all__ = ["integrate", "integrate_block", "block_phis", "phi1", "psi"]
+__all__ = ["integrate", "integrate_block", "block_phis", "phi1", "psi", "bucket", "lanes"]
 
 _SMALL = 0.1  # below it phi1 and psi come from their Taylor series (error < 1e-12 relative)
 
@@ -170,12 +171,13 @@ class _Scheme(NamedTuple):
     ``start(k, hs, v, r, memo) -> ctx`` precomputes what both stages share; ``predict(ctx, v,
     r, memo, slope) -> v_p`` is the predictor; ``end(ctx, v, r1) -> v`` the state at the step's
     end given the end-point risk r1 (differentiated for the corrector's Newton step);
-    ``finish(v)`` projects the corrected state (v >= 0 for scalar modes); ``memo(ctx, r)``
-    what the next predictor extrapolates from."""
+    ``end_jvp(ctx, v, r1) -> (v, dv/dr1)`` that state and its derivative (for the corrector's
+    Newton step); ``finish(v)`` projects the corrected state (v >= 0 for scalar modes);
+    ``memo(ctx, r)`` what the next predictor extrapolates from."""
 
     start: Callable
     predict: Callable
-    end: Callable
+    end_jvp: Callable
     finish: Callable
     memo: Callable
     memo0: Callable
@@ -196,16 +198,29 @@ def _scalar_scheme(coeff: Callable, params: Any, m: Any, n: Any) -> _Scheme:
         f1e = jnp.maximum(f0 + (f0 - f_prev) * slope, 0.0)
         return _advance(v, m, n, 0.5 * hs * (a0 + a1e), f0, f1e)
 
-    def end(ctx, v, r1):
+    def end_jvp(ctx, v, r1):
+        # the end point's (tau, f1) and their derivatives in r1 are scalars (one jvp of the
+        # law's coefficients); the per-mode derivative is written out, with
+        # d[tau phi1(tau m)]/dtau = e^{-tau m} and d[tau psi(tau m)]/dtau = phi1 - psi:
+        # no transcendental beyond the step's one exponential
         k, hs, a0, f0 = ctx
-        a1, b1 = coeff(k + hs, r1, params)
-        return _advance(v, m, n, 0.5 * hs * (a0 + a1), f0, _ratio(b1, a1))
+
+        def ends(r):
+            a1, b1 = coeff(k + hs, r, params)
+            return 0.5 * hs * (a0 + a1), _ratio(b1, a1)
+
+        (tau, f1), (dtau, df1) = jax.jvp(ends, (r1,), (jnp.ones_like(r1),))
+        e, p1, p2 = _phis(tau * m)
+        df = f1 - f0
+        vv = v * e + tau * n * (f0 * p1 + df * p2)
+        dvv = dtau * (n * (f0 * e + df * (p1 - p2)) - m * v * e) + df1 * tau * n * p2
+        return vv, dvv
 
     def memo0(k, r):
         a, b = coeff(k, r, params)  # first predictor: frozen coefficients
         return a, _ratio(b, a)
 
-    return _Scheme(start, predict, end, lambda v: jnp.maximum(v, 0.0),
+    return _Scheme(start, predict, end_jvp, lambda v: jnp.maximum(v, 0.0),
                    lambda ctx, r: (ctx[2], ctx[3]), memo0)
 
 
@@ -228,23 +243,28 @@ def _block_scheme(block: Callable, feedback: Callable, params: Any, data: Any) -
         # the end-point risk extrapolated linearly from the last accepted step
         return _at(ctx, v, feedback(ctx[0] + ctx[1], r + (r - memo) * slope, params))
 
-    def end(ctx, v, r1):
-        return _at(ctx, v, feedback(ctx[0] + ctx[1], r1, params))
+    def end_jvp(ctx, v, r1):
+        return jax.jvp(lambda r: _at(ctx, v, feedback(ctx[0] + ctx[1], r, params)), (r1,),
+                       (jnp.ones_like(r1),))
 
-    return _Scheme(start, predict, end, lambda v: v, lambda ctx, r: r, lambda k, r: r)
+    return _Scheme(start, predict, end_jvp, lambda v: v, lambda ctx, r: r, lambda k, r: r)
 
 
-def _loop(scheme: _Scheme, w, v0, ckpts, n_ckpt, rtol, atol, max_substeps, threshold):
-    """Adaptive steps of one scheme from ckpts[0] to ckpts[-1], R recorded at every ckpt.
+def _loop(scheme: _Scheme, w, v0, ckpts, n_out, rtol, atol, max_substeps, threshold):
+    """Adaptive steps of one scheme from ckpts[0] to ckpts[n_out - 1], R recorded at each.
+
+    ``ckpts`` may be longer than ``n_out`` (a padded, shape-bucketed grid): the points after
+    the ``n_out``-th are never visited and their risk stays NaN.
 
     The predictor and the corrector (the end-point risk R_1 = R(v(R_1)) solved by one Newton
     step from the predictor: the feedback of R through fast modes is stiff) are both second
     order; Milne's device takes the corrector's local error as 1/6 of their difference."""
+    n_ckpt = ckpts.shape[0]
     r0 = jnp.sum(w * v0)
     buf = jnp.full((n_ckpt,), jnp.nan).at[0].set(r0)
 
     def cond(c):
-        return (c[4] < n_ckpt) & (c[7] == 0)
+        return (c[4] < n_out) & (c[7] == 0)
 
     def body(c):
         k, h, v, r, ptr, buf, n_sub, status, memo, h_prev = c
@@ -254,11 +274,8 @@ def _loop(scheme: _Scheme, w, v0, ckpts, n_ckpt, rtol, atol, max_substeps, thres
         vp = scheme.predict(ctx, v, r, memo, hs / h_prev)
         rp = jnp.sum(w * vp)
 
-        def end_state(r1):
-            vv = scheme.end(ctx, v, r1)
-            return jnp.sum(w * vv), vv
-
-        (phi, vv), (dphi, dvv) = jax.jvp(end_state, (rp,), (jnp.ones_like(rp),))
+        vv, dvv = scheme.end_jvp(ctx, v, rp)
+        phi, dphi = jnp.sum(w * vv), jnp.sum(w * dvv)
         den = 1.0 - dphi
         r1 = jnp.where(jnp.abs(den) > 1e-8, rp - (rp - phi) / den, phi)
         # the modes at the Newton point, to first order from the same pass
@@ -294,6 +311,7 @@ def _loop(scheme: _Scheme, w, v0, ckpts, n_ckpt, rtol, atol, max_substeps, thres
         return k, h_new, v, r, ptr, buf, n_sub, status, memo, h_prev
 
     h0 = jnp.minimum(1.0, ckpts[1] - ckpts[0]) if n_ckpt > 1 else jnp.asarray(1.0)
+    h0 = jnp.where(n_out > 1, h0, 1.0)
     init = (ckpts[0], h0, v0, r0, jnp.asarray(1), buf, jnp.asarray(0), jnp.asarray(0),
             scheme.memo0(ckpts[0], r0), h0)
     k, h, v, r, ptr, buf, n_sub, status, *_ = jax.lax.while_loop(cond, body, init)
@@ -303,27 +321,98 @@ def _loop(scheme: _Scheme, w, v0, ckpts, n_ckpt, rtol, atol, max_substeps, thres
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled(coeff: Callable, n_ckpt: int) -> Callable:
-    """The jitted, config-vmapped integrator for one coefficient function (scalar modes)."""
+def _compiled(coeff: Callable) -> Callable:
+    """The jitted, config-vmapped integrator for one coefficient function (scalar modes); jit
+    compiles it once per shape bucket (:func:`_dispatch`)."""
 
-    def one(params, w, m, n, v0, ckpts, rtol, atol, max_substeps, threshold):
-        return _loop(_scalar_scheme(coeff, params, m, n), w, v0, ckpts, n_ckpt, rtol, atol,
+    def one(params, w, m, n, v0, ckpts, n_out, rtol, atol, max_substeps, threshold):
+        return _loop(_scalar_scheme(coeff, params, m, n), w, v0, ckpts, n_out, rtol, atol,
                      max_substeps, threshold)
 
-    over = jax.vmap(one, in_axes=(0, None, None, None, None, None, None, None, None, None))
+    over = jax.vmap(one, in_axes=(0,) + (None,) * 10)
     return jax.jit(over)
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled_block(block: Callable, feedback: Callable, n_ckpt: int) -> Callable:
+def _compiled_block(block: Callable, feedback: Callable) -> Callable:
     """The jitted, config-vmapped integrator for one block law (block modes)."""
 
-    def one(params, data, w, v0, ckpts, rtol, atol, max_substeps, threshold):
-        return _loop(_block_scheme(block, feedback, params, data), w, v0, ckpts, n_ckpt, rtol,
+    def one(params, data, w, v0, ckpts, n_out, rtol, atol, max_substeps, threshold):
+        return _loop(_block_scheme(block, feedback, params, data), w, v0, ckpts, n_out, rtol,
                      atol, max_substeps, threshold)
 
-    over = jax.vmap(one, in_axes=(0, None, None, None, None, None, None, None, None))
+    over = jax.vmap(one, in_axes=(0,) + (None,) * 9)
     return jax.jit(over)
+
+
+def bucket(n: int, least: int = 16) -> int:
+    """The shape bucket of a size n: the smallest of least, and the sizes 2^(j/2) rounded up
+    to a multiple of 8, that holds n (at most 41% padding). Problems whose mode and
+    checkpoint counts fall in one bucket share one compiled integrator."""
+    b = least
+    j = 2 * max(int(np.log2(least)), 0)
+    while b < n:
+        j += 1
+        b = max(b, -(-int(np.ceil(2.0 ** (j / 2))) // 8) * 8)
+    return b
+
+
+_LANE_FLOATS = 1 << 17  # modes x configs per compiled call: the state stays in cache
+
+
+def lanes(n_configs: int, n_modes: int) -> int:
+    """Configs per compiled call: a power of two with lanes x modes <= 2^17 (1 MiB per
+    float64 state array, so the per-step passes stay in the CPU's cache instead of streaming
+    from memory), at least 1, at most the next power of two of n_configs. Chunks of
+    neighbouring configs (a learning-rate grid is sorted) also take similar numbers of steps,
+    so few lanes idle while the slowest of a chunk finishes."""
+    cap = max(1, 1 << int(np.floor(np.log2(max(_LANE_FLOATS // max(n_modes, 1), 1)))))
+    want = 1 << int(np.ceil(np.log2(max(n_configs, 1))))
+    return int(min(cap, want))
+
+
+def _pad_modes(x: Any, n_modes: int, size: int, fill: float | None) -> Any:
+    """Pad a per-mode array (leading axis = modes) to size: with ``fill`` (weights and initial
+    states: 0, so the padding never enters R or the error), or by repeating the last mode
+    (drift, loads, mode data: finite and of the problem's own scale)."""
+    x = np.asarray(x, np.float64)
+    if x.ndim == 0 or x.shape[0] != n_modes or size == n_modes:
+        return x
+    extra = size - n_modes
+    if fill is None:
+        tail = np.broadcast_to(x[-1:], (extra,) + x.shape[1:])
+    else:
+        tail = np.full((extra,) + x.shape[1:], fill)
+    return np.concatenate([x, tail])
+
+
+def _dispatch(fn: Callable, params: Any, shared: tuple, ckpts: Any, scalars: tuple,
+              n_modes: int) -> tuple[Any, Any, Any, Any]:
+    """Run a compiled integrator over the configs in chunks of :func:`lanes` configs, the
+    checkpoint grid padded to its :func:`bucket` (repeating the last point), and stitch the
+    results back to (configs, checkpoints)."""
+    ck = np.asarray(ckpts, np.float64)
+    n_out = int(ck.shape[0])
+    ck = np.concatenate([ck, np.full(bucket(n_out) - n_out, ck[-1])])
+    leaves = jax.tree_util.tree_leaves(params)
+    n_cfg = int(np.shape(leaves[0])[0]) if leaves else 1
+    width = lanes(n_cfg, n_modes)
+    total = -(-n_cfg // width) * width
+    idx = np.minimum(np.arange(total), n_cfg - 1)
+    padded = jax.tree_util.tree_map(lambda x: np.asarray(x)[idx], params)
+    outs = []
+    for start in range(0, total, width):
+        chunk = jax.tree_util.tree_map(lambda x, s=start: x[s:s + width], padded)
+        outs.append(fn(chunk, *shared, ck, np.int64(n_out), *scalars))
+    risk, status, n_sub, v = (np.concatenate([np.asarray(o[i]) for o in outs])[:n_cfg]
+                              for i in range(4))
+    return risk[:, :n_out], status, n_sub, v[:, :n_modes]
+
+
+def _scalars(rtol: float, atol: float, max_substeps: int, threshold: float) -> tuple:
+    # NumPy scalars: handing them to the jitted function costs no eager JAX operation
+    f64 = np.float64
+    return f64(rtol), f64(atol), np.int64(max_substeps), f64(threshold)
 
 
 def integrate(
@@ -357,12 +446,12 @@ def integrate(
         divergence, NaN where never reached); status 0 ok, 1 diverged, 2 step limit or failed
         error control; the number of steps taken; the final modes.
     """
-    f64 = jnp.float64
-    ck = jnp.asarray(ckpts, f64)
-    fn = _compiled(coeff, int(ck.shape[0]))
-    return fn(params, jnp.asarray(weights, f64), jnp.asarray(drift, f64),
-              jnp.asarray(loads, f64), jnp.asarray(v0, f64), ck, f64(rtol), f64(atol),
-              jnp.asarray(max_substeps), f64(threshold))
+    n_modes = int(np.shape(weights)[0])
+    size = bucket(n_modes, 64)
+    shared = (_pad_modes(weights, n_modes, size, 0.0), _pad_modes(drift, n_modes, size, None),
+              _pad_modes(loads, n_modes, size, None), _pad_modes(v0, n_modes, size, 0.0))
+    return _dispatch(_compiled(coeff), params, shared, ckpts,
+                     _scalars(rtol, atol, max_substeps, threshold), n_modes)
 
 
 def integrate_block(
@@ -394,9 +483,9 @@ def integrate_block(
     Returns:
         ``(risk, status, n_substeps, v_final)`` as in :func:`integrate`.
     """
-    f64 = jnp.float64
-    ck = jnp.asarray(ckpts, f64)
-    fn = _compiled_block(block, feedback, int(ck.shape[0]))
-    data = jax.tree_util.tree_map(lambda x: jnp.asarray(x, f64), data)
-    return fn(params, data, jnp.asarray(weights, f64), jnp.asarray(v0, f64), ck, f64(rtol),
-              f64(atol), jnp.asarray(max_substeps), f64(threshold))
+    n_modes = int(np.shape(weights)[0])
+    size = bucket(n_modes, 64)
+    data = jax.tree_util.tree_map(lambda x: _pad_modes(x, n_modes, size, None), data)
+    shared = (data, _pad_modes(weights, n_modes, size, 0.0), _pad_modes(v0, n_modes, size, 0.0))
+    return _dispatch(_compiled_block(block, feedback), params, shared, ckpts,
+                     _scalars(rtol, atol, max_substeps, threshold), n_modes)
