@@ -75,15 +75,19 @@ def test_output_grid_and_option_errors(lin):
         theory.run(lin, Adam(1e-3), 100)
 
 
-def test_a_kappa_search_reuses_one_compiled_integrator(lin):
+def test_a_kappa_search_reuses_one_compiled_integrator(lin, monkeypatch):
     """Policies that differ only in their rule's numbers (a heuristic's kappa) differ only in
-    their tables, so the integrator compiled for the first serves the others."""
+    their tables, so the integrator compiled for the first serves the others (checked on the
+    jitted function itself: programs kept on disk are bypassed here)."""
+    from optdyn._core import programs
     from optdyn.theory.integrator import _compiled
     from optdyn.theory.laws.clip_policy import ClipPolicyLaw
 
+    monkeypatch.setattr(programs, "programs_dir", lambda: None)
     first = theory.run(lin, ClippingPolicy(0.5 / lin.trace, clipping.Heuristic(0.7)), 300)
     fn = _compiled(ClipPolicyLaw.coeff)
     size = fn._cache_size()
+    assert size >= 1
     again = theory.run(lin, ClippingPolicy(0.5 / lin.trace, clipping.Heuristic(1.3)), 300)
     assert fn._cache_size() == size
     assert not np.allclose(again["risk"].values, first["risk"].values)

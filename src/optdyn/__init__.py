@@ -26,24 +26,26 @@ Where to look next:
 - the command line: ``optdyn --help`` (run, demo, reproduce, sweep, phases, spectrum).
 
 Importing optdyn enables JAX's float64 support (theory runs in float64); simulations choose their
-dtype explicitly (float32 by default). Submodules load on first use: ``import optdyn as od;
+dtype explicitly (float32 by default). It also turns on JAX's persistent compilation cache in
+``~/.cache/optdyn/jax`` (``OPTDYN_COMPILATION_CACHE=off`` or a folder; ``od.set_compilation_cache``),
+so a second process loads the compiled programs of the first. Submodules load on first use: ``import optdyn as od;
 od.problems.LinearRegression`` works without importing the theory or the figures up front.
 Documentation: docs/index.md in the repository.
 """
 
 import importlib
 
-import jax
+from optdyn._core.jax_setup import configure as _configure
+from optdyn._core.jax_setup import set_compilation_cache
+from optdyn._version import __version__
 
-jax.config.update("jax_enable_x64", True)
-
-from optdyn._version import __version__  # noqa: E402
+_configure()
 
 _SUBMODULES = ("analysis", "cli", "config", "errors", "grid", "io", "noise", "optimizers",
                "plot", "problems", "reproduce", "rmt", "schedules", "simulate", "study", "sweep",
                "theory")
 
-__all__ = ["__version__", *_SUBMODULES]
+__all__ = ["__version__", "set_compilation_cache", *_SUBMODULES]
 
 
 def __getattr__(name: str):

@@ -54,6 +54,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from optdyn._core import programs
+
 __all__ = ["integrate", "integrate_block", "block_phis", "phi1", "psi", "bucket", "lanes"]
 
 _SMALL = 0.1  # below it phi1 and psi come from their Taylor series (error < 1e-12 relative)
@@ -386,11 +388,12 @@ def _pad_modes(x: Any, n_modes: int, size: int, fill: float | None) -> Any:
     return np.concatenate([x, tail])
 
 
-def _dispatch(fn: Callable, params: Any, shared: tuple, ckpts: Any, scalars: tuple,
+def _dispatch(name: str, fn: Callable, params: Any, shared: tuple, ckpts: Any, scalars: tuple,
               n_modes: int) -> tuple[Any, Any, Any, Any]:
     """Run a compiled integrator over the configs in chunks of :func:`lanes` configs, the
     checkpoint grid padded to its :func:`bucket` (repeating the last point), and stitch the
-    results back to (configs, checkpoints)."""
+    results back to (configs, checkpoints). The program is kept on disk under ``name``
+    (:func:`optdyn._core.programs.call`): a later process loads it instead of tracing."""
     ck = np.asarray(ckpts, np.float64)
     n_out = int(ck.shape[0])
     ck = np.concatenate([ck, np.full(bucket(n_out) - n_out, ck[-1])])
@@ -403,10 +406,14 @@ def _dispatch(fn: Callable, params: Any, shared: tuple, ckpts: Any, scalars: tup
     outs = []
     for start in range(0, total, width):
         chunk = jax.tree_util.tree_map(lambda x, s=start: x[s:s + width], padded)
-        outs.append(fn(chunk, *shared, ck, np.int64(n_out), *scalars))
+        outs.append(programs.call(name, fn, chunk, *shared, ck, np.int64(n_out), *scalars))
     risk, status, n_sub, v = (np.concatenate([np.asarray(o[i]) for o in outs])[:n_cfg]
                               for i in range(4))
     return risk[:, :n_out], status, n_sub, v[:, :n_modes]
+
+
+def _name(fn: Callable) -> str:
+    return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
 def _scalars(rtol: float, atol: float, max_substeps: int, threshold: float) -> tuple:
@@ -450,7 +457,7 @@ def integrate(
     size = bucket(n_modes, 64)
     shared = (_pad_modes(weights, n_modes, size, 0.0), _pad_modes(drift, n_modes, size, None),
               _pad_modes(loads, n_modes, size, None), _pad_modes(v0, n_modes, size, 0.0))
-    return _dispatch(_compiled(coeff), params, shared, ckpts,
+    return _dispatch(f"integrate:{_name(coeff)}", _compiled(coeff), params, shared, ckpts,
                      _scalars(rtol, atol, max_substeps, threshold), n_modes)
 
 
@@ -487,5 +494,6 @@ def integrate_block(
     size = bucket(n_modes, 64)
     data = jax.tree_util.tree_map(lambda x: _pad_modes(x, n_modes, size, None), data)
     shared = (data, _pad_modes(weights, n_modes, size, 0.0), _pad_modes(v0, n_modes, size, 0.0))
-    return _dispatch(_compiled_block(block, feedback), params, shared, ckpts,
+    return _dispatch(f"integrate_block:{_name(block)}:{_name(feedback)}",
+                     _compiled_block(block, feedback), params, shared, ckpts,
                      _scalars(rtol, atol, max_substeps, threshold), n_modes)

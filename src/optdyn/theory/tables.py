@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 import jax.numpy as jnp
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 __all__ = ["log_table", "table_eval", "TABLE_DECADES"]
 
@@ -49,6 +48,8 @@ def log_table(
     # laws that vanish faster than any power (e.g. mu for Rademacher noise above the threshold
     # as R -> 0) are floored: such risks are far below any risk floor of those laws
     vals = np.maximum(vals, 1e-300)
+    from scipy.interpolate import CubicSpline  # scipy.interpolate costs 0.1 s: on first use
+
     spline = CubicSpline(u, np.log(vals), bc_type="not-a-knot")
     d_lo, d_hi = spline(u[[0, -1]], 1)
     return {

@@ -36,7 +36,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.interpolate import interp1d
 
 from optdyn._core.errors import ConfigError
 from optdyn.noise import NoiseLaw
@@ -102,6 +101,8 @@ def adam_factors(noise: NoiseLaw, b1: float, b2: float, *, points: int = 13,
 
 
 def _loglog(r: np.ndarray, y: np.ndarray):
+    from scipy.interpolate import interp1d  # scipy.interpolate costs 0.1 s: on first use
+
     f = interp1d(np.log(r), np.log(np.maximum(y, 1e-300)), kind="linear",
                  fill_value="extrapolate")
     return lambda x: np.exp(f(np.log(x)))
