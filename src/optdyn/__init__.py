@@ -27,9 +27,10 @@ Where to look next:
 
 Importing optdyn enables JAX's float64 support (theory runs in float64); simulations choose their
 dtype explicitly (float32 by default). It also turns on JAX's persistent compilation cache in
-``~/.cache/optdyn/jax`` (``OPTDYN_COMPILATION_CACHE=off`` or a folder; ``od.set_compilation_cache``),
-so a second process loads the compiled programs of the first. Submodules load on first use: ``import optdyn as od;
-od.problems.LinearRegression`` works without importing the theory or the figures up front.
+``~/.cache/optdyn/jax`` (``OPTDYN_COMPILATION_CACHE=off`` or a folder;
+``od.set_compilation_cache``), so a second process loads the compiled programs of the first.
+Submodules load on first use: ``import optdyn as od; od.problems.LinearRegression`` works
+without importing the theory or the figures up front.
 Documentation: docs/index.md in the repository.
 """
 
