@@ -16,18 +16,34 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from optdyn._core.errors import ConfigError, expected_one_of
 
 __all__ = ["REGISTRY", "TAGS", "build_from_config", "canonical", "check_keys", "did_you_mean",
-           "entries", "find", "lookup", "register"]
+           "entries", "find", "lookup", "register", "register_loader", "table"]
 
 #: category -> registered name -> class or builder function
 REGISTRY: dict[str, dict[str, Any]] = {}
 #: the key of a spec table that names its entry, per category (default ``"kind"``)
 TAGS: dict[str, str] = {"noise": "law", "schedule": "schedule", "optax": "optax"}
+#: category -> function that registers its entries, run at the category's first lookup (a
+#: category backed by a heavy library, e.g. optax's factories, costs nothing until used)
+_LOADERS: dict[str, Callable[[], None]] = {}
+
+
+def register_loader(category: str, load: Callable[[], None]) -> None:
+    """Fill ``category`` by calling ``load()`` at its first lookup (:func:`table`)."""
+    _LOADERS[category] = load
+
+
+def table(category: str) -> dict[str, Any]:
+    """The live table of a category (its loader run first, once)."""
+    load = _LOADERS.pop(category, None)
+    if load is not None:
+        load()
+    return REGISTRY.get(category, {})
 
 
 def canonical(name: Any) -> str:
@@ -85,22 +101,22 @@ def _record_inputs(cls: type) -> None:
 
 def entries(category: str) -> dict[str, Any]:
     """The registered entries of a category (name -> class or function)."""
-    return dict(REGISTRY.get(category, {}))
+    return dict(table(category))
 
 
 def find(category: str, name: Any, field: str) -> Any:
     """The entry of ``category`` named ``name`` (any case, ``_`` or ``-``), or a ConfigError on
     ``field`` with the closest valid name."""
-    table = REGISTRY.get(category, {})
-    by_key = {canonical(k): v for k, v in table.items()}
+    found = table(category)
+    by_key = {canonical(k): v for k, v in found.items()}
     if isinstance(name, str) and canonical(name) in by_key:
         return by_key[canonical(name)]
     hint = did_you_mean(canonical(name), by_key) if isinstance(name, str) else ""
     if hint:
-        close = {canonical(k): k for k in table}[hint.split("'")[1]]
+        close = {canonical(k): k for k in found}[hint.split("'")[1]]
         hint = f"; did you mean {close!r}?"
     raise ConfigError(field, f"unknown {category} {name!r}"
-                      f"{expected_one_of(sorted(table), hint)}")
+                      f"{expected_one_of(sorted(found), hint)}")
 
 
 def did_you_mean(word: Any, choices: Iterable[str]) -> str:

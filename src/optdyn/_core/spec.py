@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from optdyn._core.errors import ConfigError, expected_one_of
-from optdyn._core.registry import REGISTRY, TAGS, check_keys, did_you_mean, find
+from optdyn._core.registry import TAGS, check_keys, did_you_mean, find
+from optdyn._core.registry import table as registry_table
 
 __all__ = ["build", "canonical_json", "check_path", "get_path", "parameters", "set_path",
            "spec_hash", "to_spec", "remember"]
@@ -97,7 +98,7 @@ def build(category: str, value: Any, field: str, context: Mapping[str, Any] | No
     table = dict(value)
     if tag not in table:
         raise ConfigError(f"{field}.{tag}",
-                          f"is required{expected_one_of(sorted(REGISTRY.get(category, {})))}")
+                          f"is required{expected_one_of(sorted(registry_table(category)))}")
     name = table.pop(tag)
     target = find(category, name, f"{field}.{tag}")
     params = parameters(target)
@@ -155,7 +156,7 @@ def to_spec(obj: Any, field: str = "spec") -> dict[str, Any]:
         return hook()
     cls = type(obj)
     category = getattr(cls, "spec_category", None)
-    if category is None or REGISTRY.get(category, {}).get(cls.spec_name) is not cls:
+    if category is None or registry_table(category).get(cls.spec_name) is not cls:
         raise ConfigError(field, f"{cls.__name__} is not registered, so it has no spec "
                           "(register it with optdyn._core.registry.register)")
     inputs = getattr(obj, "_spec_inputs", None) or {}

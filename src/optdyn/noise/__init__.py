@@ -37,11 +37,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import numpy.typing as npt
-from scipy import integrate, special
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.lazy import lazy_module
 from optdyn._core.registry import register
 from optdyn._core.spec import build
+
+integrate = lazy_module("scipy.integrate")
+special = lazy_module("scipy.special")
 
 __all__ = [
     "NoiseLaw",

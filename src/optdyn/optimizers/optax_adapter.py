@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import optax
-
 from optdyn._core.errors import ConfigError
-from optdyn._core.registry import register
+from optdyn._core.lazy import lazy_module
+from optdyn._core.registry import register, register_loader
 from optdyn.optimizers.base import Optimizer, check_batch_size
 
 __all__ = ["OptaxOptimizer"]
+
+optax = lazy_module("optax")  # 0.05 s and scipy.special: loaded when an optax spec is used
 
 
 @register("optimizer", transformation="optax")
@@ -103,4 +104,4 @@ def _transformation(fn: Any, name: str) -> Any:
     return make
 
 
-_register_optax()
+register_loader("optax", _register_optax)

@@ -48,14 +48,16 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.linalg
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.lazy import lazy_module
 from optdyn._core.registry import register
 from optdyn._core.spec import remember, to_spec
 from optdyn.noise import Gaussian
 from optdyn.problems.base import Problem
 from optdyn.problems.linear_regression import LinearRegression
+
+linalg = lazy_module("scipy.linalg")
 
 __all__ = ["PowerLawRandomFeatures", "ReducedPLRF"]
 
@@ -135,7 +137,7 @@ class PowerLawRandomFeatures(Problem):
         a = np.sqrt(lam)[:, None] * w
         rhs = np.sqrt(lam) * b
         q, r = np.linalg.qr(a)
-        theta_opt = scipy.linalg.solve_triangular(r, q.T @ rhs)
+        theta_opt = linalg.solve_triangular(r, q.T @ rhs)
         resid = rhs - a @ theta_opt
         k = a.T @ a
         k = 0.5 * (k + k.T)

@@ -29,9 +29,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import integrate, special
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.lazy import lazy_module
+
+integrate = lazy_module("scipy.integrate")
+special = lazy_module("scipy.special")
 
 __all__ = ["Activation", "GaussianConstants", "activation", "gaussian_constants", "ACTIVATIONS"]
 

@@ -14,10 +14,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.lazy import lazy_module
 from optdyn.rmt.activation import Activation, activation, gaussian_constants
+
+linalg = lazy_module("scipy.linalg")
 
 __all__ = ["EntryLaw", "entry_law", "sample_matrix", "features", "conjugate_kernel",
            "sample_eigenvalues", "multilayer_features", "sample_multilayer_eigenvalues",
@@ -121,7 +123,7 @@ def _one_layer(f, n0, n1, m, seed, w_entries, x_entries, sigma_w, sigma_x, centr
 
 def _eigvalsh(a: np.ndarray) -> np.ndarray:
     # LAPACK's relatively robust representation driver: ~10x faster than numpy's default here
-    return scipy.linalg.eigvalsh(a, driver="evr", check_finite=False)
+    return linalg.eigvalsh(a, driver="evr", check_finite=False)
 
 
 def gram_eigenvalues(y: np.ndarray, m: int) -> np.ndarray:

@@ -30,9 +30,11 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.lazy import lazy_module
+
+optimize = lazy_module("scipy.optimize")
 
 __all__ = ["SpikePrediction", "d_transform", "outlier_location", "bbp_threshold",
            "conjugate_kernel_spikes"]

@@ -26,13 +26,17 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy import integrate, interpolate, optimize
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.lazy import lazy_module
 from optdyn._version import __version__
 from optdyn.rmt.activation import Activation, GaussianConstants, activation, gaussian_constants
 from optdyn.rmt.continuation import eta_ladder, poly_roots, track_polynomial_root
 from optdyn.rmt.quartic import quartic_coefficients
+
+integrate = lazy_module("scipy.integrate")
+interpolate = lazy_module("scipy.interpolate")
+optimize = lazy_module("scipy.optimize")
 
 __all__ = ["SpectralLaw", "ConjugateKernel"]
 

@@ -28,8 +28,8 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import integrate, special
 
+from optdyn._core.lazy import lazy_module
 from optdyn.noise import (
     CenteredExponential,
     Gaussian,
@@ -40,6 +40,9 @@ from optdyn.noise import (
     StudentT,
     Uniform,
 )
+
+integrate = lazy_module("scipy.integrate")
+special = lazy_module("scipy.special")
 
 __all__ = [
     "clip_factors", "clip_factors_pairs", "clip_factors_normalised", "sign_drift",

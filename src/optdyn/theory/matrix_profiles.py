@@ -27,10 +27,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import brentq
-from scipy.special import gammaln
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.lazy import lazy_module
+
+optimize = lazy_module("scipy.optimize")
+special = lazy_module("scipy.special")
 
 __all__ = ["a_B", "degrees_of_freedom", "kappa0", "f_B", "projector_loads", "k_sigma",
            "signsvd_profile", "signsgd_profile", "power_law_kappa0"]
@@ -60,7 +62,8 @@ def a_B(batch_size: int) -> float:
     a_1 = 2/pi, a_2 = 1, a_B -> sqrt(2B/pi).
     """
     b = _check_batch(batch_size)
-    return float(2.0 / math.sqrt(math.pi) * math.exp(gammaln((b + 1) / 2) - gammaln(b / 2)))
+    return float(2.0 / math.sqrt(math.pi)
+                 * math.exp(special.gammaln((b + 1) / 2) - special.gammaln(b / 2)))
 
 
 def degrees_of_freedom(eigenvalues: npt.ArrayLike, kappa: npt.ArrayLike) -> FloatArray:
@@ -81,7 +84,7 @@ def kappa0(eigenvalues: npt.ArrayLike, batch_size: int) -> float:
     top = float(lam.max())
     lo, hi = math.log(top * 1e-300 + 1e-300), math.log(top * lam.size / b + top)
     lo = max(lo, math.log(top) - 700.0)
-    return float(math.exp(brentq(lambda u: float(degrees_of_freedom(lam, math.exp(u))) - b,
+    return float(math.exp(optimize.brentq(lambda u: float(degrees_of_freedom(lam, math.exp(u))) - b,
                                  lo, hi, xtol=1e-14, rtol=1e-13)))
 
 

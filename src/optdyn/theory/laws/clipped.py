@@ -27,15 +27,17 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.lazy import lazy_module
 from optdyn.optimizers import ClippedSGD
 from optdyn.theory.factors import clip_factors
 from optdyn.theory.laws._noise_scale import noise_scale2
 from optdyn.theory.laws.base import Law, Modes, constant_value
 from optdyn.theory.laws.sgd import SGDLaw
 from optdyn.theory.tables import log_table, table_eval
+
+optimize = lazy_module("scipy.optimize")
 
 __all__ = ["ClippedSGDLaw", "residual_threshold"]
 
@@ -112,4 +114,4 @@ class ClippedSGDLaw(Law):
             return 0.0  # noiseless and stable: the risk decays to 0
         if f(hi) < 0:
             return math.inf
-        return math.exp(brentq(f, lo, hi, xtol=1e-12))
+        return math.exp(optimize.brentq(f, lo, hi, xtol=1e-12))

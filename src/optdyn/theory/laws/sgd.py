@@ -36,9 +36,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.optimize import brentq
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.lazy import lazy_module
 from optdyn.optimizers import SGD
 from optdyn.theory.laws.base import (
     Law,
@@ -50,6 +50,8 @@ from optdyn.theory.laws.base import (
     recorded_steps,
     require_finite_noise,
 )
+
+optimize = lazy_module("scipy.optimize")
 
 __all__ = ["SGDLaw"]
 
@@ -148,7 +150,7 @@ class SGDLaw(Law):
         lam, b = problem.eigenvalues, opt.batch_size
         pole = 2.0 / (lam.max() * (1.0 + 1.0 / b))
         f = lambda g: min(cls._kernel_norm(g, lam, b), 1e300) - 1.0  # noqa: E731
-        return float(brentq(f, 0.0, pole * (1 - 1e-15), xtol=1e-15 * pole, rtol=1e-13))
+        return float(optimize.brentq(f, 0.0, pole * (1 - 1e-15), xtol=1e-15 * pole, rtol=1e-13))
 
     @classmethod
     def exact_limit_risk(cls, problem: Any, opt: Any) -> float:

@@ -31,9 +31,9 @@ from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
-from scipy.optimize import brentq
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.lazy import lazy_module
 from optdyn.optimizers import SignSGD
 from optdyn.theory.factors import sign_drift, sign_drift_batch
 from optdyn.theory.laws._noise_scale import noise_scale2
@@ -46,6 +46,8 @@ from optdyn.theory.laws.base import (
     mode_energy,
 )
 from optdyn.theory.tables import log_table, table_eval
+
+optimize = lazy_module("scipy.optimize")
 
 __all__ = ["SignSGDLaw", "sign_modes", "sign_table"]
 
@@ -158,4 +160,4 @@ class SignSGDLaw(Law):
             return math.log(r * max(drift(r), 1e-300)) - math.log(target)
 
         lo = math.log(noise_scale2(problem.noise)) - 80.0
-        return math.exp(brentq(f, lo, lo + 160.0, xtol=1e-12))
+        return math.exp(optimize.brentq(f, lo, lo + 160.0, xtol=1e-12))

@@ -20,9 +20,9 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
 
 from optdyn._core.errors import ConfigError
+from optdyn._core.lazy import lazy_module
 from optdyn._core.pytree import concrete, pytree_dataclass, static
 from optdyn.problems.linear_regression import LinearRegression
 from optdyn.theory.factors import sign_drift
@@ -30,6 +30,8 @@ from optdyn.theory.laws._noise_scale import noise_scale2
 from optdyn.theory.laws.base import Law, Modes
 from optdyn.theory.laws.sign import SignSGDLaw, sign_table
 from optdyn.theory.tables import table_eval
+
+optimize = lazy_module("scipy.optimize")
 
 __all__ = ["ConstantEffectiveRate", "ConstantEffectiveRateLaw", "effective_rate"]
 
@@ -110,4 +112,4 @@ class ConstantEffectiveRateLaw(Law):
             return 0.0
         if f(hi) < 0:  # R c(R)^2 is bounded (Gaussian: by 2 / pi^2): no fixed point, R grows
             return math.inf
-        return math.exp(brentq(f, lo, hi, xtol=1e-12))
+        return math.exp(optimize.brentq(f, lo, hi, xtol=1e-12))
