@@ -15,7 +15,9 @@ folder each time), the import time and the call time inside optdyn's process, th
 to the peer, and the agreement of the two curves (relative difference of the peer's curve,
 interpolated, to optdyn's at optdyn's checkpoints after the first 100 steps). Also the time
 xarray spends importing dask at the first Dataset when dask is installed (it checks every
-array for a dask type), which optdyn's process pays in an environment with the dask extra.
+array for a dask type), which optdyn's process pays in an environment with the dask extra;
+``--hide-dask`` measures optdyn's side as in an install without it (a sitecustomize that makes
+``import dask`` fail, in this benchmark's processes only).
 """
 
 from __future__ import annotations
@@ -36,6 +38,23 @@ HERE = Path(__file__).resolve().parent
 PY = sys.executable
 
 
+_HIDE_DASK = """
+import sys
+class _NoDask:
+    # wraps the path finder: dask and distributed are not found, as if not installed
+    def __init__(self, inner):
+        self.inner = inner
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("dask", "distributed"):
+            return None
+        return self.inner.find_spec(name, path, target)
+    def __getattr__(self, attr):
+        return getattr(self.inner, attr)
+sys.meta_path[:] = [_NoDask(f) if getattr(f, "__name__", "") == "PathFinder" else f
+                    for f in sys.meta_path]
+"""
+
+
 def _run(script: str, kind: str, out: Path, env: dict[str, str]) -> tuple[float, dict]:
     t0 = time.perf_counter()
     res = subprocess.run([PY, str(HERE / "latency" / script), kind, str(out)], env=env,
@@ -54,9 +73,8 @@ def _agreement(peer: Path, ours: Path) -> tuple[float, float]:
 
 
 def _dask_import_s(env: dict[str, str]) -> float | None:
-    code = ("import importlib.util, time, numpy, xarray\n"
-            "if importlib.util.find_spec('dask') is None: print('none')\n"
-            "else:\n t = time.perf_counter(); import dask.array; print(time.perf_counter() - t)")
+    code = ("import time, numpy, xarray\nt = time.perf_counter()\ntry:\n import dask.array\n"
+            " print(time.perf_counter() - t)\nexcept ImportError:\n print('none')")
     out = subprocess.run([PY, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.strip()
     return None if out == "none" else float(out)
@@ -72,9 +90,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out", default=str(HERE / "results-latency.json"))
+    ap.add_argument("--hide-dask", action="store_true",
+                    help="run optdyn's processes as if dask were not installed")
     args = ap.parse_args()
     env0 = {k: v for k, v in os.environ.items() if k != "OPTDYN_COMPILATION_CACHE"}
-    res: dict = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
+    hide = tempfile.TemporaryDirectory()
+    if args.hide_dask:
+        Path(hide.name, "sitecustomize.py").write_text(_HIDE_DASK)
+        env0["PYTHONPATH"] = os.pathsep.join(filter(None, [hide.name,
+                                                           env0.get("PYTHONPATH")]))
+    res: dict = {"hide_dask": args.hide_dask, "python": sys.version.split()[0],
+                 "cpus": os.cpu_count(),
                  "loadavg_start": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M"),
                  "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
                                           capture_output=True, text=True).stdout.strip()}

@@ -183,3 +183,23 @@ def test_optax_factories_register_at_the_first_lookup():
 
     assert "adamw" in entries("optax")
     assert find("optax", "adamw", "optax") is entries("optax")["adamw"]
+
+
+def test_the_fast_exit_keeps_exit_status_and_output(tmp_path):
+    """The gc.freeze exit hook changes nothing a caller sees: the exit status, buffered
+    output and files written and closed by atexit handlers registered later."""
+    target = tmp_path / "atexit.txt"
+    code = textwrap.dedent(f"""
+        import atexit, sys
+        import optdyn.theory
+        def last():
+            with open({str(target)!r}, "w") as f:
+                f.write("done")
+        atexit.register(last)
+        print("buffered", end="")
+        sys.exit(3)
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 3 and res.stdout == "buffered"
+    assert target.read_text() == "done"

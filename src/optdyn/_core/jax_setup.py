@@ -1,4 +1,5 @@
-"""JAX settings optdyn makes at import: float64 support and the persistent compilation cache.
+"""Process settings optdyn makes at import: float64 support, the persistent compilation cache,
+and a fast interpreter exit.
 
 The cache keeps XLA's compiled programs on disk, so a second process that runs the same
 kind of curve (the same law, the same size bucket: :func:`optdyn.theory.integrator.bucket`)
@@ -13,18 +14,28 @@ loads its program instead of compiling it again (about 0.5 s per law on 2 CPU co
   which makes JAX take a file lock around every read and write (``filelock``), so two
   processes never see half-written entries; an entry that fails to load is compiled again
   (JAX turns cache errors into warnings).
+
+Fast exit: at interpreter exit Python's last garbage collection walks every object the
+imported libraries made (JAX, xarray, pandas, SciPy): 0.3-0.45 s per process on 2 cores. An
+``atexit`` hook freezes the heap (``gc.freeze``) just before, so that collection skips it;
+memory goes back to the system with the process as always. Only the exit changes: objects
+still alive in reference cycles at exit are not finalised (Python does not promise that
+anyway). ``OPTDYN_FAST_EXIT=off`` keeps the default exit.
 """
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 from pathlib import Path
 
 import jax
 
-__all__ = ["configure", "set_compilation_cache", "compilation_cache_dir", "ENV"]
+__all__ = ["configure", "set_compilation_cache", "compilation_cache_dir", "ENV", "EXIT_ENV"]
 
 ENV = "OPTDYN_COMPILATION_CACHE"
+EXIT_ENV = "OPTDYN_FAST_EXIT"
 _OFF = {"0", "off", "false", "no", "none"}
 _MAX_BYTES = 2 << 30
 _MIN_COMPILE_S = 0.05  # programs that compile faster than this are not worth a file
@@ -56,9 +67,11 @@ def set_compilation_cache(path: str | os.PathLike | None) -> None:
 
 
 def configure() -> None:
-    """What ``import optdyn`` sets: float64 support, and the compilation cache unless the
-    environment turns it off or the user already chose a folder for JAX."""
+    """What ``import optdyn`` sets: float64 support, the fast exit, and the compilation cache
+    unless the environment turns it off or the user already chose a folder for JAX."""
     jax.config.update("jax_enable_x64", True)
+    if os.environ.get(EXIT_ENV, "").strip().lower() not in _OFF:
+        atexit.register(gc.freeze)
     setting = os.environ.get(ENV, "").strip()
     if setting.lower() in _OFF:
         set_compilation_cache(None)
