@@ -26,17 +26,15 @@ def static(**kw: Any) -> Any:
 
 
 def concrete(value: Any) -> bool:
-    """True for values given by a user (numbers, 0-d NumPy arrays), False for JAX arrays,
-    tracers and stacked (n-d) arrays.
+    """True for values given by a user (numbers, NumPy arrays), False for JAX arrays or tracers.
 
     Pytree unflattening calls the constructor with whatever leaves JAX carries (stacked arrays,
-    tracers, placeholders); validation applies only to concrete scalar user input.
+    tracers, placeholders); validation applies only to concrete user input.
     """
     if isinstance(value, bool):
         return False
     return isinstance(value, int | float | np.number) or (
-        isinstance(value, np.ndarray) and value.ndim == 0
-        and np.issubdtype(value.dtype, np.number)
+        isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.number)
     )
 
 

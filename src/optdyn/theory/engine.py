@@ -49,7 +49,10 @@ def _group_key(law: Any, o: Optimizer) -> tuple:
 
 
 def _stack(items: list[Any]) -> Any:
-    return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *items)
+    # stacked in NumPy and handed over as device arrays: no eager JAX operation (each would
+    # compile a small program), and device arrays skip the constructors' input checks
+    return jax.tree_util.tree_map(
+        lambda *xs: jax.device_put(np.stack([np.asarray(x) for x in xs])), *items)
 
 
 def _output_grid(steps: Any, at: Any, points_per_decade: int) -> np.ndarray:

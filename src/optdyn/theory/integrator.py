@@ -397,15 +397,18 @@ def _dispatch(name: str, fn: Callable, params: Any, shared: tuple, ckpts: Any, s
     ck = np.asarray(ckpts, np.float64)
     n_out = int(ck.shape[0])
     ck = np.concatenate([ck, np.full(bucket(n_out) - n_out, ck[-1])])
-    leaves = jax.tree_util.tree_leaves(params)
+    leaves, treedef = jax.tree_util.tree_flatten(params)
     n_cfg = int(np.shape(leaves[0])[0]) if leaves else 1
     width = lanes(n_cfg, n_modes)
     total = -(-n_cfg // width) * width
     idx = np.minimum(np.arange(total), n_cfg - 1)
-    padded = jax.tree_util.tree_map(lambda x: np.asarray(x)[idx], params)
+    # indexed on the host and handed over as device arrays (no eager JAX op, and device
+    # arrays skip the optimizers' input checks when the pytree is rebuilt)
+    host = [np.asarray(x)[idx] for x in leaves]
     outs = []
     for start in range(0, total, width):
-        chunk = jax.tree_util.tree_map(lambda x, s=start: x[s:s + width], padded)
+        chunk = jax.tree_util.tree_unflatten(
+            treedef, [jax.device_put(x[start:start + width]) for x in host])
         outs.append(programs.call(name, fn, chunk, *shared, ck, np.int64(n_out), *scalars))
     risk, status, n_sub, v = (np.concatenate([np.asarray(o[i]) for o in outs])[:n_cfg]
                               for i in range(4))
