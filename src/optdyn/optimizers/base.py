@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -68,6 +68,15 @@ class Optimizer(abc.ABC):
     spec_fields: dict[str, str] = {"lr": "schedule"}  # noqa: RUF012
     schedule_fields: tuple[str, ...] = ("lr",)
     label_always: tuple[str, ...] = ()
+    #: whether the update commutes with every orthogonal change of coordinates of a vector
+    #: parameter: for orthogonal U, gradients U g (per-sample gradients U g_i) and parameters
+    #: U theta give the update U u and a state whose vectors are U times the original ones. Then
+    #: a run on inputs x = U x' is, sample for sample, U times the run on x' (up to rounding), and
+    #: the simulation engine may run it in the covariance's eigenbasis. True for SGD (any
+    #: momentum), DANA, ClippedSGD and NormalizedSGD, which only use linear combinations and
+    #: Euclidean norms of whole gradients; False for coordinate-wise methods (SignSGD, Adam)
+    #: and by default (optax transformations, SignSVD and Muon on matrices).
+    rotation_equivariant: ClassVar[bool] = False
 
     @property
     def per_sample(self) -> bool:
@@ -85,6 +94,12 @@ class Optimizer(abc.ABC):
     @abc.abstractmethod
     def update(self, grads: jax.Array, state: Any, params: jax.Array) -> tuple[jax.Array, Any]:
         """``(updates, new_state)``; the engine applies ``params + updates``."""
+
+    def engine_variant(self) -> Optimizer:
+        """An optimizer that the simulation engine may run instead of this one: the same updates
+        bit for bit on finite iterates, possibly with less state (e.g. SGD without its momentum
+        buffer at momentum 0). Results are still labelled with ``self``. Default: ``self``."""
+        return self
 
     def to_config(self) -> dict[str, Any]:
         """JSON-serialisable hyperparameters; a constant schedule is written as its number."""

@@ -56,6 +56,8 @@ class ClippedSGD(Optimizer):
     batch_size: int = static(default=1)
     mode: str = static(default="per_sample")
     name = "ClippedSGD"
+    # both modes clip the Euclidean norm of a whole (per-sample or mean) gradient vector
+    rotation_equivariant = True
     schedule_fields = ("lr", "threshold")
 
     def __post_init__(self) -> None:

@@ -51,6 +51,7 @@ class DANA(Optimizer):
     grad_weight: Any = 1.0
     batch_size: int = static(default=1)
     name = "DANA"
+    rotation_equivariant = True
     schedule_fields = ("lr", "lr_momentum", "damping", "grad_weight")
 
     def __post_init__(self) -> None:

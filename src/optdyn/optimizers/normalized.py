@@ -33,6 +33,7 @@ class NormalizedSGD(Optimizer):
     batch_size: int = static(default=1)
     eps: Any = 1e-30
     name = "NormalizedSGD"
+    rotation_equivariant = True
 
     def __post_init__(self) -> None:
         self._init_schedules()

@@ -56,6 +56,7 @@ class SGD(Optimizer):
     nesterov: bool = static(default=False)
     convention: str = static(default="torch")
     name = "SGD"
+    rotation_equivariant = True  # linear in the gradients, for every momentum and convention
 
     def __post_init__(self) -> None:
         self._init_schedules()
@@ -70,6 +71,14 @@ class SGD(Optimizer):
             raise ConfigError("nesterov", "Nesterov momentum needs momentum > 0 (got "
                               "momentum = 0); set momentum or nesterov=False")
 
+    def engine_variant(self) -> Optimizer:
+        """Plain SGD without a momentum buffer when momentum is (concretely) 0 and not Nesterov:
+        then b_k = 0 * b_{k-1} + c g_k = g_k exactly (c = 1 - 0 = 1 in the "ema" convention),
+        so the updates are the same bit for bit while the buffer is never carried."""
+        if not self.nesterov and concrete(self.momentum) and float(self.momentum) == 0.0:
+            return _PlainSGD(lr=self.lr, batch_size=self.batch_size)
+        return self
+
     def init(self, params: jax.Array) -> tuple[jax.Array, jax.Array]:
         return jnp.zeros((), jnp.int32), jnp.zeros_like(params)
 
@@ -80,3 +89,22 @@ class SGD(Optimizer):
         buf = mom * buf + g
         step = g + mom * buf if self.nesterov else buf
         return -cast_like(self.lr(count), grads) * step, (count + 1, buf)
+
+
+@pytree_dataclass
+@dataclasses.dataclass(frozen=True)
+class _PlainSGD(Optimizer):
+    """theta_{k+1} = theta_k - lr(k) g_k with the step count as its only state: what
+    :meth:`SGD.engine_variant` hands the simulation engine for SGD at momentum 0 (internal; the
+    results keep the original :class:`SGD` and its labels)."""
+
+    lr: Any
+    batch_size: int = static(default=1)
+    name = "SGD"
+    rotation_equivariant = True
+
+    def init(self, params: jax.Array) -> jax.Array:
+        return jnp.zeros((), jnp.int32)
+
+    def update(self, grads, state, params):
+        return -cast_like(self.lr(state), grads) * grads, state + 1
