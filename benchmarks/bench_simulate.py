@@ -6,7 +6,10 @@ vector; theta0 = 0) it measures, in one run:
 
 (a) engine      ``optdyn.simulate.run(problem, opt, steps, seeds=16)``: the first call (compile +
                 run) and a second, identical call (the reported time); compile overhead =
-                first - second.
+                first - second. On a rotated covariance SGD (rotation-equivariant) runs in the
+                eigenbasis by default (no product by U); for such cases the forced rotated path
+                (``eigenbasis=False``) is timed too and reported in a second row, against the
+                same floor and NumPy reference.
 (b) floor       a jitted JAX function that draws exactly the samples the engine draws (same
                 blocks of steps, same per-step keys fold_in(key(seed), step) then split into a
                 key for z ~ N(0, I_{B x d}) and one for the label noise, x = sqrt(lambda) * z,
@@ -174,15 +177,17 @@ def time_floor(problem: LinearRegression, n_seeds: int, steps: int, block: int,
 
 # ------------------------------------------------------------------------------------ engine
 def time_engine(problem, opt, steps: int, n_seeds: int, block_size: int | None,
-                repeat: int) -> dict:
+                repeat: int, eigenbasis: bool | None = None) -> dict:
+    """First call and ``repeat`` timed calls of the engine (``eigenbasis`` passed through)."""
+    kw = dict(seeds=n_seeds, dtype=DTYPE, block_size=block_size, progress=False,
+              eigenbasis=eigenbasis)
     t0 = time.perf_counter()
-    run(problem, opt, steps, seeds=n_seeds, dtype=DTYPE, block_size=block_size, progress=False)
+    run(problem, opt, steps, **kw)
     first = time.perf_counter() - t0
     times, ds = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
-        ds = run(problem, opt, steps, seeds=n_seeds, dtype=DTYPE, block_size=block_size,
-                 progress=False)
+        ds = run(problem, opt, steps, **kw)
         times.append(time.perf_counter() - t0)
     return dict(time_s=min(times), times_s=times, first_call_s=first,
                 compile_overhead_s=first - times[0], ds=ds)
@@ -269,7 +274,7 @@ def fmt_rate(x: float) -> str:
 
 
 def markdown_table(rows: list[dict], steps: int, n_seeds: int) -> str:
-    head = ("| case | block | engine s | compile s | floor s | floor/block s | engine/floor "
+    head = ("| case | path | block | engine s | compile s | floor s | floor/block s | engine/floor "
             "| engine/floor/block | numpy s (extrap.) | numpy/engine | steps*seeds/s engine "
             "| floor | numpy | sanity: risk engine vs numpy @ step |")
     sep = "|" + "---|" * (head.count("|") - 1)
@@ -280,7 +285,7 @@ def markdown_table(rows: list[dict], steps: int, n_seeds: int) -> str:
         san = (f"{r['engine_risk_at_h']:.3g} vs {r['numpy_risk_at_h']:.3g} @ {r['numpy_steps']} "
                f"({r['numpy_seeds']} seeds) {'ok' if r['sanity_ok'] else 'FAIL'}")
         lines.append(
-            f"| {r['case']} | {r['block']} | {fmt_s(r['engine_s'])} | "
+            f"| {r['case']} | {r['path']} | {r['block']} | {fmt_s(r['engine_s'])} | "
             f"{fmt_s(r['compile_overhead_s'])} | {fmt_s(r['floor_s'])} | "
             f"{fmt_s(r['floor_block_s'])} | {r['engine_over_floor']:.2f} | "
             f"{r['engine_over_floor_block']:.2f} | {fmt_s(r['numpy_extrapolated_s'])} | "
@@ -384,11 +389,6 @@ def main(argv=None) -> int:
             floors[fkey] = dict(per_step=fl, per_block=fb, draw_check_max_err=err)
         fl, fb = floors[fkey]["per_step"], floors[fkey]["per_block"]
 
-        eng = time_engine(problem, opt, case_steps, n_seeds, a.block_size, a.repeat)
-        ds = eng.pop("ds")
-        print(f"engine: first call {eng['first_call_s']:.2f} s, timed {eng['time_s']:.2f} s "
-              f"(compile overhead {eng['compile_overhead_s']:.2f} s)", flush=True)
-
         full_ckpts = checkpoint_steps(case_steps)
         np_steps = a.numpy_steps or np_steps_default[d == 1000 and basis == "haar"]
         np_seeds = a.numpy_seeds or (16 if d <= 100 else 4 if basis == "diag" else 2)
@@ -399,38 +399,52 @@ def main(argv=None) -> int:
               f"seeds x {npr['steps']} steps -> "
               f"{np_full:.1f} s extrapolated to {n_seeds} x {case_steps}", flush=True)
 
-        risk = ds["risk"]
-        r_eng_h = float(risk.sel(step=npr["steps"]).mean("seed"))
-        r_np_h = npr["final_mean_risk"]
-        rel = abs(r_eng_h - r_np_h) / max(abs(r_eng_h), 1e-300)
-        row = dict(
-            case=case, d=d, basis=basis, optimizer=opt_name, lr=lr, steps=case_steps,
-            seeds=n_seeds, block=block,
-            engine_s=eng["time_s"], engine_times_s=eng["times_s"],
-            engine_first_call_s=eng["first_call_s"],
-            compile_overhead_s=eng["compile_overhead_s"],
-            engine_internal_elapsed_s=float(ds.attrs["elapsed_s"]),
-            floor_s=fl["time_s"], floor_block_s=fb["time_s"],
-            floor_compile_s=fl["compile_s"], floor_steps_drawn=fl["steps_drawn"],
-            engine_over_floor=eng["time_s"] / fl["time_s"],
-            engine_over_floor_block=eng["time_s"] / fb["time_s"],
-            numpy_subset_s=npr["time_s"], numpy_subset_times_s=npr["times_s"],
-            numpy_seeds=npr["seeds"], numpy_steps=npr["steps"],
-            numpy_per_step_seed_s=npr["per_step_seed_s"], numpy_extrapolated_s=np_full,
-            numpy_over_engine=np_full / eng["time_s"],
-            engine_step_seeds_per_s=case_steps * n_seeds / eng["time_s"],
-            floor_step_seeds_per_s=case_steps * n_seeds / fl["time_s"],
-            numpy_step_seeds_per_s=1.0 / npr["per_step_seed_s"],
-            engine_final_mean_risk=float(risk.isel(step=-1).mean("seed")),
-            engine_diverged=int(ds["diverged"].sum()),
-            engine_risk_at_h=r_eng_h, numpy_risk_at_h=r_np_h, sanity_rel_diff=rel,
-            sanity_ok=bool(rel <= SANITY_RTOL and int(ds["diverged"].sum()) == 0),
-        )
-        rows.append(row)
-        print(f"engine/floor {row['engine_over_floor']:.2f}, numpy/engine "
-              f"{row['numpy_over_engine']:.1f}, sanity risk@{npr['steps']}: engine {r_eng_h:.4g}"
-              f" vs numpy {r_np_h:.4g} (rel diff {rel:.1%}) "
-              f"{'ok' if row['sanity_ok'] else 'FAIL'}", flush=True)
+        # the default engine; on a rotated covariance with SGD that is the eigenbasis path, and
+        # the forced rotated path is timed as well (same floor, same NumPy reference)
+        runs = [None]
+        if basis == "haar" and opt.rotation_equivariant:
+            runs.append(False)
+        for eigenbasis in runs:
+            eng = time_engine(problem, opt, case_steps, n_seeds, a.block_size, a.repeat,
+                              eigenbasis)
+            ds = eng.pop("ds")
+            path = ("diag" if basis == "diag" else
+                    "eigenbasis" if int(ds.attrs["eigenbasis"]) else "rotated")
+            print(f"engine ({path} path): first call {eng['first_call_s']:.2f} s, timed "
+                  f"{eng['time_s']:.2f} s (compile overhead {eng['compile_overhead_s']:.2f} s)",
+                  flush=True)
+            risk = ds["risk"]
+            r_eng_h = float(risk.sel(step=npr["steps"]).mean("seed"))
+            r_np_h = npr["final_mean_risk"]
+            rel = abs(r_eng_h - r_np_h) / max(abs(r_eng_h), 1e-300)
+            row = dict(
+                case=case, path=path, d=d, basis=basis, optimizer=opt_name, lr=lr,
+                steps=case_steps, seeds=n_seeds, block=block,
+                engine_s=eng["time_s"], engine_times_s=eng["times_s"],
+                engine_first_call_s=eng["first_call_s"],
+                compile_overhead_s=eng["compile_overhead_s"],
+                engine_internal_elapsed_s=float(ds.attrs["elapsed_s"]),
+                floor_s=fl["time_s"], floor_block_s=fb["time_s"],
+                floor_compile_s=fl["compile_s"], floor_steps_drawn=fl["steps_drawn"],
+                engine_over_floor=eng["time_s"] / fl["time_s"],
+                engine_over_floor_block=eng["time_s"] / fb["time_s"],
+                numpy_subset_s=npr["time_s"], numpy_subset_times_s=npr["times_s"],
+                numpy_seeds=npr["seeds"], numpy_steps=npr["steps"],
+                numpy_per_step_seed_s=npr["per_step_seed_s"], numpy_extrapolated_s=np_full,
+                numpy_over_engine=np_full / eng["time_s"],
+                engine_step_seeds_per_s=case_steps * n_seeds / eng["time_s"],
+                floor_step_seeds_per_s=case_steps * n_seeds / fl["time_s"],
+                numpy_step_seeds_per_s=1.0 / npr["per_step_seed_s"],
+                engine_final_mean_risk=float(risk.isel(step=-1).mean("seed")),
+                engine_diverged=int(ds["diverged"].sum()),
+                engine_risk_at_h=r_eng_h, numpy_risk_at_h=r_np_h, sanity_rel_diff=rel,
+                sanity_ok=bool(rel <= SANITY_RTOL and int(ds["diverged"].sum()) == 0),
+            )
+            rows.append(row)
+            print(f"engine/floor {row['engine_over_floor']:.2f}, numpy/engine "
+                  f"{row['numpy_over_engine']:.1f}, sanity risk@{npr['steps']}: engine "
+                  f"{r_eng_h:.4g} vs numpy {r_np_h:.4g} (rel diff {rel:.1%}) "
+                  f"{'ok' if row['sanity_ok'] else 'FAIL'}", flush=True)
 
     sweep_rows = []
     if a.block_sweep:
