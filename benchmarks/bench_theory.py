@@ -124,7 +124,7 @@ p = _problem(10_000)
 crit = theory.critical_lr(p, SGD(0.1))
 t1, one = _timed(lambda: theory.run(p, SGD(0.25 * crit), int(sys.argv[2])), repeat=3)
 lrs = np.geomspace(0.01, 0.9, 256) * crit
-t256, sw = _timed(lambda: theory.run(p, [SGD(x) for x in lrs], int(sys.argv[2])))
+t256, sw = _timed(lambda: theory.run(p, [SGD(x) for x in lrs], int(sys.argv[2])), repeat=2)
 print(json.dumps({"one_curve_s": t1, "sweep256_s": t256,
                   "risk": np.asarray(sw.risk).tolist()}))
 """
@@ -182,7 +182,7 @@ def main() -> None:
           f"(R_end/R_inf = {res['one_curve_sign_end_over_limit']:.4f})", flush=True)
 
     lrs = np.geomspace(0.01, 0.9, 256) * crit
-    t256, sweep = _timed(lambda: theory.run(p, [SGD(x) for x in lrs], steps))
+    t256, sweep = _timed(lambda: theory.run(p, [SGD(x) for x in lrs], steps), repeat=2)
     res["sweep256_sgd_d1e4_s"] = t256
     res["sweep256_over_one_curve"] = t256 / t1
     print(f"(b) 256 learning rates: {t256:.2f} s = {t256 / t1:.1f} x one curve", flush=True)

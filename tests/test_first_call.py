@@ -1,5 +1,5 @@
-"""The first call's machinery: shape buckets, lanes, the written-out corrector derivative, the
-persistent compilation cache and kept programs, lazy imports (docs/benchmarks.md, latency)."""
+"""The first call's machinery: shape buckets, lanes, the persistent compilation cache and kept
+programs, lazy imports, the fast exit (docs/speed.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -74,31 +73,6 @@ def test_padding_and_chunking_do_not_change_the_curves(make, monkeypatch):
     out = theory.run(p, opts, 5000, at=ckpts.astype(np.int64))
     np.testing.assert_array_equal(out.n_substeps.values, ref_steps)
     np.testing.assert_allclose(out.risk.values, ref, rtol=1e-13, atol=0)
-
-
-def test_the_written_out_corrector_derivative_is_the_autodiff_one():
-    """The scalar scheme's d v / d R1 (written out) against jax.jvp of its end state."""
-    p = _problem(200)
-    o = ClippedSGD(0.4, threshold=0.8)
-    law = law_for(o, p, "ode")
-    modes = law.modes_for(p, o)
-    params = law.params_with(p, o, {})
-    m, n = jnp.asarray(modes.drift), jnp.asarray(modes.loads)
-    scheme = I._scalar_scheme(law.coeff, params, m, n)
-    v = jnp.asarray(modes.v0) * 0.7 + 1e-4 * n
-    for k, hs, r1 in ((3.0, 0.5, 0.2), (100.0, 40.0, 0.05), (1e4, 3e3, 1e-3)):
-        ctx = scheme.start(jnp.float64(k), jnp.float64(hs), v, jnp.float64(0.1), None)
-
-        def end(r, ctx=ctx):
-            kk, h, a0, f0 = ctx
-            a1, b1 = law.coeff(kk + h, r, params)
-            return I._advance(v, m, n, 0.5 * h * (a0 + a1), f0, I._ratio(b1, a1))
-
-        vv_ref, dv_ref = jax.jvp(end, (jnp.float64(r1),), (jnp.float64(1.0),))
-        vv, dv = scheme.end_jvp(ctx, v, jnp.float64(r1))
-        np.testing.assert_allclose(vv, vv_ref, rtol=1e-14, atol=0)
-        np.testing.assert_allclose(dv, dv_ref, rtol=1e-9, atol=1e-14 * float(jnp.max(
-            jnp.abs(dv_ref))))
 
 
 def _python(code: str, env: dict[str, str]) -> str:

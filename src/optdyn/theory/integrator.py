@@ -25,6 +25,14 @@ sum_j w_j |v^c - v^p| / 6 <= atol + rtol R, and lands exactly on the requested o
 the grid becomes geometric on geometric output grids. Cost: O(modes) per step; one compiled
 ``while_loop`` per config, vmapped over configs.
 
+Compiled programs (:func:`_dispatch`). The mode arrays are padded to a shape bucket
+(:func:`bucket`: sizes 2^(j/2), at most 41% padding; padded modes have zero weight and state, so
+they never enter R or the error) and the checkpoint grid likewise (points after the last real
+one are never visited), so problems of one law and size class share one compiled program; the
+configs run in chunks of :func:`lanes` configs per call (lanes x modes <= 2^17, so the per-step
+passes over the state stay in cache), and the traced program is kept on disk across processes
+(:mod:`optdyn._core.programs`).
+
 Block modes (:func:`integrate_block`). A law whose modes carry a small state each (size s = 1 to
 3: position error, momentum and their cross term for momentum methods) gives
 
@@ -173,13 +181,13 @@ class _Scheme(NamedTuple):
     ``start(k, hs, v, r, memo) -> ctx`` precomputes what both stages share; ``predict(ctx, v,
     r, memo, slope) -> v_p`` is the predictor; ``end(ctx, v, r1) -> v`` the state at the step's
     end given the end-point risk r1 (differentiated for the corrector's Newton step);
-    ``end_jvp(ctx, v, r1) -> (v, dv/dr1)`` that state and its derivative (for the corrector's
-    Newton step); ``finish(v)`` projects the corrected state (v >= 0 for scalar modes);
-    ``memo(ctx, r)`` what the next predictor extrapolates from."""
+    ``end(ctx, v, r1) -> v`` the state at the step's end given the end-point risk r1
+    (differentiated for the corrector's Newton step); ``finish(v)`` projects the corrected state
+    (v >= 0 for scalar modes); ``memo(ctx, r)`` what the next predictor extrapolates from."""
 
     start: Callable
     predict: Callable
-    end_jvp: Callable
+    end: Callable
     finish: Callable
     memo: Callable
     memo0: Callable
@@ -200,29 +208,16 @@ def _scalar_scheme(coeff: Callable, params: Any, m: Any, n: Any) -> _Scheme:
         f1e = jnp.maximum(f0 + (f0 - f_prev) * slope, 0.0)
         return _advance(v, m, n, 0.5 * hs * (a0 + a1e), f0, f1e)
 
-    def end_jvp(ctx, v, r1):
-        # the end point's (tau, f1) and their derivatives in r1 are scalars (one jvp of the
-        # law's coefficients); the per-mode derivative is written out, with
-        # d[tau phi1(tau m)]/dtau = e^{-tau m} and d[tau psi(tau m)]/dtau = phi1 - psi:
-        # no transcendental beyond the step's one exponential
+    def end(ctx, v, r1):
         k, hs, a0, f0 = ctx
-
-        def ends(r):
-            a1, b1 = coeff(k + hs, r, params)
-            return 0.5 * hs * (a0 + a1), _ratio(b1, a1)
-
-        (tau, f1), (dtau, df1) = jax.jvp(ends, (r1,), (jnp.ones_like(r1),))
-        e, p1, p2 = _phis(tau * m)
-        df = f1 - f0
-        vv = v * e + tau * n * (f0 * p1 + df * p2)
-        dvv = dtau * (n * (f0 * e + df * (p1 - p2)) - m * v * e) + df1 * tau * n * p2
-        return vv, dvv
+        a1, b1 = coeff(k + hs, r1, params)
+        return _advance(v, m, n, 0.5 * hs * (a0 + a1), f0, _ratio(b1, a1))
 
     def memo0(k, r):
         a, b = coeff(k, r, params)  # first predictor: frozen coefficients
         return a, _ratio(b, a)
 
-    return _Scheme(start, predict, end_jvp, lambda v: jnp.maximum(v, 0.0),
+    return _Scheme(start, predict, end, lambda v: jnp.maximum(v, 0.0),
                    lambda ctx, r: (ctx[2], ctx[3]), memo0)
 
 
@@ -245,11 +240,10 @@ def _block_scheme(block: Callable, feedback: Callable, params: Any, data: Any) -
         # the end-point risk extrapolated linearly from the last accepted step
         return _at(ctx, v, feedback(ctx[0] + ctx[1], r + (r - memo) * slope, params))
 
-    def end_jvp(ctx, v, r1):
-        return jax.jvp(lambda r: _at(ctx, v, feedback(ctx[0] + ctx[1], r, params)), (r1,),
-                       (jnp.ones_like(r1),))
+    def end(ctx, v, r1):
+        return _at(ctx, v, feedback(ctx[0] + ctx[1], r1, params))
 
-    return _Scheme(start, predict, end_jvp, lambda v: v, lambda ctx, r: r, lambda k, r: r)
+    return _Scheme(start, predict, end, lambda v: v, lambda ctx, r: r, lambda k, r: r)
 
 
 def _loop(scheme: _Scheme, w, v0, ckpts, n_out, rtol, atol, max_substeps, threshold):
@@ -276,8 +270,11 @@ def _loop(scheme: _Scheme, w, v0, ckpts, n_out, rtol, atol, max_substeps, thresh
         vp = scheme.predict(ctx, v, r, memo, hs / h_prev)
         rp = jnp.sum(w * vp)
 
-        vv, dvv = scheme.end_jvp(ctx, v, rp)
-        phi, dphi = jnp.sum(w * vv), jnp.sum(w * dvv)
+        def end_state(r1):
+            vv = scheme.end(ctx, v, r1)
+            return jnp.sum(w * vv), vv
+
+        (phi, vv), (dphi, dvv) = jax.jvp(end_state, (rp,), (jnp.ones_like(rp),))
         den = 1.0 - dphi
         r1 = jnp.where(jnp.abs(den) > 1e-8, rp - (rp - phi) / den, phi)
         # the modes at the Newton point, to first order from the same pass
