@@ -38,6 +38,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_theory.py
 	$(PY) benchmarks/bench_simulate.py
 	$(PY) benchmarks/bench_phases.py
+	$(PY) benchmarks/bench_latency.py
 
 clean:
 	rm -rf $(VENV) demo_output
