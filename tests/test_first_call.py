@@ -177,3 +177,23 @@ def test_the_fast_exit_keeps_exit_status_and_output(tmp_path):
                          timeout=120)
     assert res.returncode == 3 and res.stdout == "buffered"
     assert target.read_text() == "done"
+
+
+def test_kept_programs_are_named_by_the_law_not_the_shared_base_method():
+    """Every law inherits Law.coeff; bound to each law class it must give distinct names, and
+    functions without a process-independent name (lambdas, closures) are never kept."""
+    import functools
+
+    from optdyn._core.programs import function_name
+    from optdyn.theory.laws.clipped import ClippedSGDLaw
+    from optdyn.theory.laws.sgd import SGDLaw
+
+    a, b = function_name(SGDLaw.coeff), function_name(ClippedSGDLaw.coeff)
+    assert a and b and a != b and a.endswith("SGDLaw") and b.endswith("ClippedSGDLaw")
+
+    def closure():
+        return None
+
+    for fn in (lambda x: x, closure, functools.partial(print, 1)):
+        assert function_name(fn) is None
+    assert I._name("integrate", SGDLaw.coeff, closure) is None

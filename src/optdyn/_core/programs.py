@@ -29,7 +29,7 @@ import jax
 
 from optdyn._core import jax_setup
 
-__all__ = ["call", "programs_dir", "source_digest"]
+__all__ = ["call", "function_name", "programs_dir", "source_digest"]
 
 _LOADED: dict[str, Callable] = {}
 _FAILED: set[str] = set()
@@ -52,6 +52,24 @@ def source_digest() -> str:
             h.update(path.read_bytes())
         _DIGEST.append(h.hexdigest())
     return _DIGEST[0]
+
+
+def function_name(fn: Callable) -> str | None:
+    """A name that identifies ``fn`` across processes: module and qualified name, and for a
+    bound method (a classmethod of a law's base class bound to a subclass) the class or
+    object it is bound to. None for what has no such name (a lambda, a closure, a partial):
+    its programs are not kept."""
+    qual = getattr(fn, "__qualname__", None)
+    module = getattr(fn, "__module__", None)
+    if not qual or not module or "<" in qual:
+        return None
+    owner = getattr(fn, "__self__", None)
+    if owner is not None:
+        cls = owner if isinstance(owner, type) else type(owner)
+        if "<" in cls.__qualname__ or not isinstance(owner, type):
+            return None  # bound to an instance: its state is not in the name
+        qual = f"{qual}@{cls.__module__}.{cls.__qualname__}"
+    return f"{module}.{qual}"
 
 
 def _key(name: str, treedef: Any, leaves: list) -> str:
@@ -78,12 +96,13 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def call(name: str, fn: Callable, *args: Any) -> Any:
+def call(name: str | None, fn: Callable, *args: Any) -> Any:
     """``fn(*args)`` through its kept program: loaded if a process on this machine traced it
     before, else traced, exported and kept. ``fn`` must be a pure jitted function of arrays
-    (pytrees allowed) and ``name`` must identify it (its module and qualified name)."""
+    (pytrees allowed) and ``name`` must identify it across processes (see
+    :func:`function_name`); with ``name=None`` it is just called."""
     folder = programs_dir()
-    if folder is None:
+    if folder is None or name is None:
         return fn(*args)
     leaves, treedef = jax.tree_util.tree_flatten(args)
     key = _key(name, treedef, leaves)

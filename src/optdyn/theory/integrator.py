@@ -385,8 +385,8 @@ def _pad_modes(x: Any, n_modes: int, size: int, fill: float | None) -> Any:
     return np.concatenate([x, tail])
 
 
-def _dispatch(name: str, fn: Callable, params: Any, shared: tuple, ckpts: Any, scalars: tuple,
-              n_modes: int) -> tuple[Any, Any, Any, Any]:
+def _dispatch(name: str | None, fn: Callable, params: Any, shared: tuple, ckpts: Any,
+              scalars: tuple, n_modes: int) -> tuple[Any, Any, Any, Any]:
     """Run a compiled integrator over the configs in chunks of :func:`lanes` configs, the
     checkpoint grid padded to its :func:`bucket` (repeating the last point), and stitch the
     results back to (configs, checkpoints). The program is kept on disk under ``name``
@@ -412,8 +412,10 @@ def _dispatch(name: str, fn: Callable, params: Any, shared: tuple, ckpts: Any, s
     return risk[:, :n_out], status, n_sub, v[:, :n_modes]
 
 
-def _name(fn: Callable) -> str:
-    return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}"
+def _name(kind: str, *fns: Callable) -> str | None:
+    """The kept-program name of an integrator for these law functions (None: not kept)."""
+    names = [programs.function_name(f) for f in fns]
+    return None if None in names else ":".join([kind, *names])
 
 
 def _scalars(rtol: float, atol: float, max_substeps: int, threshold: float) -> tuple:
@@ -457,7 +459,7 @@ def integrate(
     size = bucket(n_modes, 64)
     shared = (_pad_modes(weights, n_modes, size, 0.0), _pad_modes(drift, n_modes, size, None),
               _pad_modes(loads, n_modes, size, None), _pad_modes(v0, n_modes, size, 0.0))
-    return _dispatch(f"integrate:{_name(coeff)}", _compiled(coeff), params, shared, ckpts,
+    return _dispatch(_name("integrate", coeff), _compiled(coeff), params, shared, ckpts,
                      _scalars(rtol, atol, max_substeps, threshold), n_modes)
 
 
@@ -494,6 +496,6 @@ def integrate_block(
     size = bucket(n_modes, 64)
     data = jax.tree_util.tree_map(lambda x: _pad_modes(x, n_modes, size, None), data)
     shared = (data, _pad_modes(weights, n_modes, size, 0.0), _pad_modes(v0, n_modes, size, 0.0))
-    return _dispatch(f"integrate_block:{_name(block)}:{_name(feedback)}",
+    return _dispatch(_name("integrate_block", block, feedback),
                      _compiled_block(block, feedback), params, shared, ckpts,
                      _scalars(rtol, atol, max_substeps, threshold), n_modes)
