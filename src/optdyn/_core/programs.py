@@ -12,7 +12,7 @@ program itself (``jax.export``, StableHLO) in ``<cache>/programs/``, keyed on
 
 A later process deserialises the program (a few ms) instead of tracing it, and its compiled
 form comes from the compilation cache. Files are written atomically (a temporary file renamed
-into place), so processes may share the folder. With the cache off, or if a program cannot be
+into place), so processes may share the folder; past 2000 files the oldest quarter is removed. With the cache off, or if a program cannot be
 exported, :func:`call` just calls the function.
 """
 
@@ -31,6 +31,7 @@ from optdyn._core import jax_setup
 
 __all__ = ["call", "function_name", "programs_dir", "source_digest"]
 
+_MAX_FILES = 2000  # about 30 KB each; past it the least recently written go first
 _LOADED: dict[str, Callable] = {}
 _FAILED: set[str] = set()
 _DIGEST: list[str] = []
@@ -96,6 +97,17 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def _evict(folder: Path) -> None:
+    """Keep at most _MAX_FILES programs (each optdyn edit or release keys new ones): past it,
+    remove the oldest quarter by modification time."""
+    files = list(folder.glob("*.jaxexport"))
+    if len(files) <= _MAX_FILES:
+        return
+    files.sort(key=lambda f: f.stat().st_mtime)
+    for f in files[: len(files) - 3 * _MAX_FILES // 4]:
+        f.unlink(missing_ok=True)
+
+
 def call(name: str | None, fn: Callable, *args: Any) -> Any:
     """``fn(*args)`` through its kept program: loaded if a process on this machine traced it
     before, else traced, exported and kept. ``fn`` must be a pure jitted function of arrays
@@ -128,6 +140,7 @@ def _load_or_export(path: Path, fn: Callable, treedef: Any, leaves: list) -> Cal
         flat = jax.jit(lambda *xs: fn(*jax.tree_util.tree_unflatten(treedef, xs)))
         exported = export.export(flat)(*leaves)
         _write_atomic(path, bytes(exported.serialize()))
+        _evict(path.parent)
         return jax.jit(exported.call)
     except Exception:  # an unexportable program, a corrupt file: trace as usual
         return None
