@@ -197,3 +197,15 @@ def test_kept_programs_are_named_by_the_law_not_the_shared_base_method():
     for fn in (lambda x: x, closure, functools.partial(print, 1)):
         assert function_name(fn) is None
     assert I._name("integrate", SGDLaw.coeff, closure) is None
+
+
+def test_the_program_folder_keeps_the_newest(tmp_path, monkeypatch):
+    from optdyn._core import programs
+
+    monkeypatch.setattr(programs, "_MAX_FILES", 8)
+    for i in range(9):
+        f = tmp_path / f"{i}.jaxexport"
+        f.write_bytes(b"x")
+        os.utime(f, (1000 + i, 1000 + i))
+    programs._evict(tmp_path)
+    assert sorted(int(f.stem) for f in tmp_path.glob("*.jaxexport")) == [3, 4, 5, 6, 7, 8]

@@ -12,8 +12,9 @@ program itself (``jax.export``, StableHLO) in ``<cache>/programs/``, keyed on
 
 A later process deserialises the program (a few ms) instead of tracing it, and its compiled
 form comes from the compilation cache. Files are written atomically (a temporary file renamed
-into place), so processes may share the folder; past 2000 files the oldest quarter is removed. With the cache off, or if a program cannot be
-exported, :func:`call` just calls the function.
+into place), so processes may share the folder; past 2000 files the oldest quarter is
+removed. With the cache off, or if a program cannot be exported, :func:`call` just calls the
+function.
 """
 
 from __future__ import annotations
