@@ -209,3 +209,16 @@ def test_the_program_folder_keeps_the_newest(tmp_path, monkeypatch):
         os.utime(f, (1000 + i, 1000 + i))
     programs._evict(tmp_path)
     assert sorted(int(f.stem) for f in tmp_path.glob("*.jaxexport")) == [3, 4, 5, 6, 7, 8]
+
+
+def test_the_cache_command_shows_and_clears_the_folders(tmp_path):
+    env = {**os.environ, "OPTDYN_COMPILATION_CACHE": str(tmp_path / "jax")}
+    _python("import os\n" + _CURVE, env)
+    cmd = [sys.executable, "-m", "optdyn", "cache"]
+    shown = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0
+    assert f"traced programs: {tmp_path / 'programs'}  (1 files" in shown.stdout
+    cleared = subprocess.run([*cmd, "--clear"], env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert cleared.returncode == 0 and "(0 files, 0.0 MiB)" in cleared.stdout
+    assert not (tmp_path / "programs").exists()

@@ -23,7 +23,7 @@ Where to look next:
 - ``od.plot`` (figures), ``od.io`` (atomic save/load of results), ``od.study`` and
   ``od.sweep`` (experiments as TOML data, grids over any field, on processes or Dask);
 - ``od.analysis`` (clipping criteria, signSGD effects, Muon phases, scaling laws, lr tuning);
-- the command line: ``optdyn --help`` (run, demo, reproduce, sweep, phases, spectrum).
+- the command line: ``optdyn --help`` (run, demo, reproduce, sweep, phases, spectrum, cache).
 
 Importing optdyn enables JAX's float64 support (theory runs in float64); simulations choose their
 dtype explicitly (float32 by default). It also turns on JAX's persistent compilation cache in

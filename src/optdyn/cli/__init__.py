@@ -150,6 +150,9 @@ def build_parser() -> Parser:
     from optdyn.cli import sweep as sweep_cli
 
     sweep_cli.add_parser(sub).set_defaults(handler=sweep_cli.main)
+    from optdyn.cli import cache as cache_cli
+
+    cache_cli.add_parser(sub).set_defaults(handler=cache_cli.main)
     return parser
 
 
