@@ -20,8 +20,6 @@ function.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from typing import Any
 import jax
 
 from optdyn._core import jax_setup
+from optdyn._core.files import write_atomic
 
 __all__ = ["call", "function_name", "programs_dir", "source_digest"]
 
@@ -85,19 +84,6 @@ def _key(name: str, treedef: Any, leaves: list) -> str:
     return h.hexdigest()[:40]
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _evict(folder: Path) -> None:
     """Keep at most _MAX_FILES programs (each optdyn edit or release keys new ones): past it,
     remove the oldest quarter by modification time."""
@@ -140,7 +126,7 @@ def _load_or_export(path: Path, fn: Callable, treedef: Any, leaves: list) -> Cal
                 path.unlink(missing_ok=True)
         flat = jax.jit(lambda *xs: fn(*jax.tree_util.tree_unflatten(treedef, xs)))
         exported = export.export(flat)(*leaves)
-        _write_atomic(path, bytes(exported.serialize()))
+        write_atomic(path, bytes(exported.serialize()))
         _evict(path.parent)
         return jax.jit(exported.call)
     except Exception:  # an unexportable program, a corrupt file: trace as usual

@@ -27,6 +27,7 @@ import xarray as xr
 
 from optdyn import io
 from optdyn._core.errors import ConfigError
+from optdyn._core.files import write_atomic
 from optdyn._version import __version__
 from optdyn.study import Study, parse_study
 from optdyn.sweep.plan import Batch
@@ -127,9 +128,7 @@ class Store:
                     "optdyn_version": __version__, "points_per_batch": points_per_batch,
                     "n_points": study.grid.size,
                     "batches": [{"hash": b.hash, "points": list(b.points)} for b in batches]}
-        tmp = self.manifest_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(manifest))
-        os.replace(tmp, self.manifest_path)
+        write_atomic(self.manifest_path, json.dumps(manifest))
 
     # ------------------------------------------------------------------------------ batches
     def batch_path(self, h: str) -> Path:
@@ -159,7 +158,7 @@ class Store:
     def fail(self, batch: Batch, error: str, trace: str, run: str) -> None:
         """Record a batch that failed for good."""
         rec = {"points": list(batch.points), "error": error, "traceback": trace, "run": run}
-        (self.path / "failed" / f"{batch.hash}.json").write_text(json.dumps(rec, indent=1))
+        write_atomic(self.path / "failed" / f"{batch.hash}.json", json.dumps(rec, indent=1))
         self.log({"event": "failed", "batch": batch.hash, "run": run, "error": error})
 
     def log(self, event: dict[str, Any]) -> None:
