@@ -2,7 +2,8 @@
 ``optdyn reproduce NAME`` (``--list`` for the names), ``optdyn spectrum ACT N0 N1 M``
 (conjugate-kernel spectra, see :mod:`optdyn.cli.spectrum`), ``optdyn phases`` (the SignSGD/SignSVD
 phase diagram, see :mod:`optdyn.cli.phases`), ``optdyn sweep STUDY.toml`` (a study's grid, see
-:mod:`optdyn.cli.sweep`), ``--version``.
+:mod:`optdyn.cli.sweep`), ``optdyn explore`` (the live explorer, see
+:mod:`optdyn.cli.explore`), ``optdyn cache``, ``--version``.
 
 :func:`build_parser` builds every subcommand's parser (help texts and defaults in
 :mod:`optdyn.cli.help`); :func:`main` runs one, with bad input on the one error path and warnings
@@ -153,6 +154,9 @@ def build_parser() -> Parser:
     from optdyn.cli import cache as cache_cli
 
     cache_cli.add_parser(sub).set_defaults(handler=cache_cli.main)
+    from optdyn.cli import explore as explore_cli
+
+    explore_cli.add_parser(sub).set_defaults(handler=explore_cli.main)
     return parser
 
 
