@@ -243,3 +243,16 @@ def test_saved_spec_is_plain_toml():
     doc = tomllib.loads(text)
     assert doc["simulate"] is False and doc["theory"] == "ode"
     assert json.dumps(doc)  # numbers, strings and tables only
+
+
+def test_the_command_refuses_a_bad_or_busy_port(capsys):
+    import socket
+
+    assert main(["explore", "--port", "0", "--no-browser"]) == 2
+    assert "port: must lie in 1..65535" in capsys.readouterr().err
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["explore", "--port", str(port), "--no-browser"]) == 2
+    assert "choose another with --port N" in capsys.readouterr().err

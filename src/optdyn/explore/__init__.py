@@ -32,6 +32,15 @@ def _missing(e: ModuleNotFoundError) -> ConfigError:
                        "extra with pip install 'optdyn[explore]'")
 
 
+def _check_free(host: str, port: int) -> None:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            raise ConfigError("port", f"cannot listen on {host}:{port} ({e.strerror}): "
+                              "choose another with --port N") from None
+
+
 def _free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -93,6 +102,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
         from optdyn.explore.app import make_app
     except ModuleNotFoundError as e:
         raise _missing(e) from None
+    _check_free(host, port)
     print("optdyn explore: compiling the theory of the default view ...", flush=True)
     _warm()
     url = f"http://{host}:{port}/"
