@@ -118,8 +118,10 @@ def test_curves_are_the_theory_drivers(client):
     assert r.status_code == 200
     got = r.json()["curves"]
     exp = load_experiment_from(v)
-    th = theory.run_available(exp.problem, exp.optimizers, exp.steps, "ode",
-                              points_per_decade=exp.points_per_decade, warn=False)
+    assert exp.theory == "ode" and exp.theory_options == {"rtol": 1e-5}
+    th = theory.run_available(exp.problem, exp.optimizers, exp.steps, exp.theory,
+                              points_per_decade=exp.points_per_decade, warn=False,
+                              **exp.theory_options)
     for i, c in enumerate(got):
         sub = th.isel(config=i)
         keep = sub.t.values > 0
@@ -135,6 +137,17 @@ def load_experiment_from(view):
     from optdyn.config import parse_experiment
 
     return parse_experiment(document(check_view(view)))
+
+
+def test_the_explorers_tolerance_keeps_curves_within_half_a_percent(client):
+    v = _view()
+    v["problem"]["d"], v["steps"] = 1000, 10_000  # the default view
+    fast = client.post("/api/curves", json=v).json()["curves"]
+    v["rtol"] = 1e-9
+    tight = client.post("/api/curves", json=v).json()["curves"]
+    for a, b in zip(fast, tight, strict=True):
+        err = np.max(np.abs(np.asarray(a["risk"]) / np.asarray(b["risk"]) - 1))
+        assert err < 5e-3, (a["label"], err)
 
 
 def test_every_spectrum_and_noise_draws(client):
@@ -241,7 +254,7 @@ def test_saved_spec_is_plain_toml():
 
     text = spec_text(check_view(_view()))
     doc = tomllib.loads(text)
-    assert doc["simulate"] is False and doc["theory"] == "ode"
+    assert doc["simulate"] is False and doc["theory"] == {"method": "ode", "rtol": 1e-5}
     assert json.dumps(doc)  # numbers, strings and tables only
 
 

@@ -10,9 +10,11 @@ of the law) and, where there is no curve or it diverges, the reason in words.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import warnings
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,9 @@ BAND = (0.1, 0.9)
 _CACHE: OrderedDict[str, dict[str, Any]] = OrderedDict()
 _CACHE_SIZE = 256
 _LOCK = threading.Lock()
+_COMPUTE = threading.Lock()
+_POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
+                           thread_name_prefix="optdyn-theory")
 
 
 def experiment(view: dict[str, Any], simulate: bool = False) -> Experiment:
@@ -67,11 +72,10 @@ def _message(sub: xr.Dataset, reason: str | None) -> str | None:
     return None
 
 
-def _one(problem: Any, opt: Any, steps: int, ppd: int) -> dict[str, Any]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        th = theory.run_available(problem, [opt], steps, "ode", points_per_decade=ppd,
-                                  warn=False)
+def _one(exp: Experiment, opt: Any) -> dict[str, Any]:
+    th = theory.run_available(exp.problem, [opt], exp.steps, exp.theory,
+                              points_per_decade=exp.points_per_decade, warn=False,
+                              **exp.theory_options)
     sub = th.isel(config=0)
     reasons = json.loads(th.attrs.get("no_theory", "{}"))
     reason = next(iter(reasons.values()), None)
@@ -86,26 +90,33 @@ def _one(problem: Any, opt: Any, steps: int, ppd: int) -> dict[str, Any]:
     return out
 
 
-def theory_payload(view: dict[str, Any], ppd: int = 20) -> dict[str, Any]:
+def theory_payload(view: dict[str, Any]) -> dict[str, Any]:
     """The page's theory JSON for a checked view: one entry per optimizer, in order, with
     ``x`` (t = samples / d), ``risk``, ``limit_risk``, ``critical_lr``, ``message`` and a
     colour of the project's palette."""
     exp = experiment(view)
     prob_key = canonical_json(exp.raw["problem"])
-    curves = []
-    for i, (spec, opt) in enumerate(zip(exp.raw["optimizer"], exp.optimizers, strict=True)):
-        key = "|".join((prob_key, canonical_json(spec), str(exp.steps), str(ppd)))
+    run_key = canonical_json([exp.steps, exp.points_per_decade, exp.theory, exp.theory_options])
+    keys = ["|".join((prob_key, canonical_json(spec), run_key)) for spec in exp.raw["optimizer"]]
+    with _LOCK:
+        found = {k: _CACHE[k] for k in keys if k in _CACHE}
+        for k in found:
+            _CACHE.move_to_end(k)
+    todo = {k: opt for k, opt in zip(keys, exp.optimizers, strict=True) if k not in found}
+    if todo:
+        # the missing curves in parallel: each is a small compiled loop on one core, and
+        # JAX lets go of the GIL while it runs (a divergence's warning is in the message;
+        # the filters are process-wide, so the pool's work happens under this one block)
+        with _COMPUTE, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            futures = {k: _POOL.submit(_one, exp, opt) for k, opt in todo.items()}
+            fresh = {k: f.result() for k, f in futures.items()}
         with _LOCK:
-            hit = _CACHE.get(key)
-            if hit is not None:
-                _CACHE.move_to_end(key)
-        if hit is None:
-            hit = _one(exp.problem, opt, exp.steps, ppd)
-            with _LOCK:
-                _CACHE[key] = hit
-                while len(_CACHE) > _CACHE_SIZE:
-                    _CACHE.popitem(last=False)
-        curves.append({**hit, "color": style.color(i)})
+            _CACHE.update(fresh)
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        found.update(fresh)
+    curves = [{**found[k], "color": style.color(i)} for i, k in enumerate(keys)]
     return {"x_label": "t = samples / d", "curves": curves}
 
 

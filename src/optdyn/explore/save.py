@@ -47,7 +47,8 @@ def save_view(view: dict[str, Any], out_dir: str | Path, simulation: xr.Dataset 
     toml_path = write_atomic(base.with_suffix(".toml"), spec_text(view))
     exp = experiment(view)
     th = theory.run_available(exp.problem, exp.optimizers, exp.steps, exp.theory,
-                              points_per_decade=exp.points_per_decade, warn=False)
+                              points_per_decade=exp.points_per_decade, warn=False,
+                              **exp.theory_options)
     d = view["problem"]["d"]
     title = f"d = {d}, theory dashed" + (f", {simulation.sizes['seed']} seeds (10-90% band)"
                                          if simulation is not None else "")

@@ -92,13 +92,16 @@ SCHEMA: dict[str, Any] = {
     "run": [
         _f("steps", "steps", 10, LIMITS["steps"], 10_000, integer=True, scale="log"),
         _f("seeds", "seeds (simulation)", 1, LIMITS["seeds"], 4, integer=True),
+        # the integrator's local tolerance: 1e-5 keeps the curves within about 0.3% of
+        # converged ones (docs/explore.md) at about 60% of the time of the driver's 1e-6
+        _f("rtol", "theory rtol", 1e-9, 1e-3, 1e-5, scale="log"),
     ],
 }
 
 #: The view the page opens with: four optimizers on a power-law problem at d = 1000.
 DEFAULT_VIEW: dict[str, Any] = {
     "problem": {f["name"]: f["default"] for f in SCHEMA["problem"]},
-    "steps": 10_000, "seeds": 4,
+    "steps": 10_000, "seeds": 4, "rtol": 1e-5,
     "optimizers": [
         {"kind": "sgd", "lr": 0.1, "batch_size": 1, "momentum": 0.0},
         {"kind": "sign_sgd", "lr": 1e-3, "batch_size": 1},
@@ -170,10 +173,11 @@ def check_view(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError("view", f"expected a table, got {type(raw).__name__}")
     for key in raw:
-        if key not in ("problem", "optimizers", "steps", "seeds"):
+        if key not in ("problem", "optimizers", "steps", "seeds", "rtol"):
             raise ConfigError(key, "unknown field" + expected_one_of(
-                ["optimizers", "problem", "seeds", "steps"]))
-    view = _fields({k: v for k, v in raw.items() if k in ("steps", "seeds")}, SCHEMA["run"], "")
+                ["optimizers", "problem", "rtol", "seeds", "steps"]))
+    view = _fields({k: v for k, v in raw.items() if k in ("steps", "seeds", "rtol")},
+                   SCHEMA["run"], "")
     view["problem"] = _fields(raw.get("problem", {}), SCHEMA["problem"], "problem")
     opts = raw.get("optimizers", [])
     if not isinstance(opts, list) or not opts:
@@ -216,11 +220,12 @@ def document(view: dict[str, Any], *, name: str = "explore", simulate: bool = Fa
              points_per_decade: int = 20) -> dict[str, Any]:
     """The experiment document of a checked view: what ``optdyn run`` reads.
 
-    Theory by the ODE method (``theory = "ode"``), float64; ``simulate`` adds the simulation
-    of ``view["seeds"]`` seeds (float32 iterates, as ``optdyn run`` does by default).
+    Theory by the ODE method at the view's tolerance (``theory = {method = "ode", rtol}``),
+    float64; ``simulate`` adds the simulation of ``view["seeds"]`` seeds (float32 iterates, as
+    ``optdyn run`` does by default).
     """
     return {"name": name, "steps": view["steps"], "seeds": view["seeds"],
             "points_per_decade": points_per_decade, "dtype": "float32",
-            "theory": "ode", "simulate": simulate,
+            "theory": {"method": "ode", "rtol": view["rtol"]}, "simulate": simulate,
             "problem": _problem(view["problem"]),
             "optimizer": [copy.deepcopy(o) for o in view["optimizers"]]}
