@@ -139,7 +139,7 @@ def load_experiment_from(view):
     return parse_experiment(document(check_view(view)))
 
 
-def test_the_explorers_tolerance_keeps_curves_within_half_a_percent(client):
+def test_the_explorers_tolerance_keeps_curves_within_a_tenth_of_a_percent(client):
     v = _view()
     v["problem"]["d"], v["steps"] = 1000, 10_000  # the default view
     fast = client.post("/api/curves", json=v).json()["curves"]
@@ -147,7 +147,7 @@ def test_the_explorers_tolerance_keeps_curves_within_half_a_percent(client):
     tight = client.post("/api/curves", json=v).json()["curves"]
     for a, b in zip(fast, tight, strict=True):
         err = np.max(np.abs(np.asarray(a["risk"]) / np.asarray(b["risk"]) - 1))
-        assert err < 5e-3, (a["label"], err)
+        assert err < 1e-3, (a["label"], err)  # measured: 1.3e-4 to 3.1e-4
 
 
 def test_every_spectrum_and_noise_draws(client):

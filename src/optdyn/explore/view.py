@@ -92,8 +92,9 @@ SCHEMA: dict[str, Any] = {
     "run": [
         _f("steps", "steps", 10, LIMITS["steps"], 10_000, integer=True, scale="log"),
         _f("seeds", "seeds (simulation)", 1, LIMITS["seeds"], 4, integer=True),
-        # the integrator's local tolerance: 1e-5 keeps the curves within about 0.3% of
-        # converged ones (docs/explore.md) at about 60% of the time of the driver's 1e-6
+        # the integrator's local tolerance: at 1e-5 the default view's curves are within
+        # 3.1e-4 of converged ones (rtol 1e-9; docs/explore.md), at about 60% of the time
+        # of the driver's default 1e-6
         _f("rtol", "theory rtol", 1e-9, 1e-3, 1e-5, scale="log"),
     ],
 }
