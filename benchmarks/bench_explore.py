@@ -6,7 +6,8 @@ Starts ``optdyn explore``'s server on a free port, opens the page in headless Ch
 
 - ``lr``: SGD's learning-rate slider (one curve recomputed, the other three from the cache);
 - ``alpha``: the spectrum's exponent (all four curves recomputed);
-- ``d``: the dimension (all four recomputed, each new d a new mode count).
+- ``d``: the dimension (all four recomputed, each new d a new mode count);
+- ``momentum``: SGD's momentum (20 changes), whose theory is the block law, much slower.
 
 The latency is measured in the page, from the slider's input event to the end of the redraw
 (Plotly's promise and the next animation frame), so it includes the request, the theory, the
@@ -62,18 +63,26 @@ def run(changes: int) -> dict:
             # in log10 steps of 0.01, alpha from 0.3 up in steps of 0.01, d from 1000 down in
             # log10 steps of 0.01 (1000 ... 324)
             k = np.arange(changes)
+            # (slider, values, warm-up value, sliders set first: [(slider, value)])
             sweeps = {
-                "lr": ("opt-0-lr-slider", -1.0 + 0.01 * (k + 1), -1.2),
-                "alpha": ("problem-alpha-slider", 0.3 + 0.01 * k, 0.25),
-                "d": ("problem-d-slider", 3.0 - 0.01 * (k + 1), 3.3),
+                "lr": ("opt-0-lr-slider", -1.0 + 0.01 * (k + 1), -1.2, []),
+                "alpha": ("problem-alpha-slider", 0.3 + 0.01 * k, 0.25,
+                          [("opt-0-lr-slider", -1.0)]),
+                # SGD with momentum: the block law (3 x 3 matrix exponentials per mode and step)
+                "momentum": ("opt-0-momentum-slider", 0.5 + 0.01 * k[:20], 0.3,
+                             [("problem-alpha-slider", 0.5), ("opt-0-lr-slider", -1.7)]),
+                "d": ("problem-d-slider", 3.0 - 0.01 * (k + 1), 3.3,
+                      [("opt-0-momentum-slider", 0.0), ("opt-0-lr-slider", -1.0)]),
             }
-            for name, (slider, values, warm) in sweeps.items():
+            for name, (slider, values, warm, setup) in sweeps.items():
+                for other, v in setup:
+                    _move(page, other, v)
                 _move(page, slider, warm)  # warm this path once (a value outside the sweep)
                 lat, th = zip(*(_move(page, slider, float(v)) for v in values), strict=True)
                 rows[name] = {"median_ms": float(np.median(lat)),
                               "p90_ms": float(np.percentile(lat, 90)),
                               "theory_median_ms": float(np.median(th)),
-                              "max_ms": float(np.max(lat)), "changes": changes}
+                              "max_ms": float(np.max(lat)), "changes": len(values)}
                 print(f"{name:6s} median {rows[name]['median_ms']:6.1f} ms  "
                       f"p90 {rows[name]['p90_ms']:6.1f} ms  (theory median "
                       f"{rows[name]['theory_median_ms']:.1f} ms)")
