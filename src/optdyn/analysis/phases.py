@@ -221,10 +221,13 @@ def phase_diagram(
     on any executor and, with a ``store``, resumes where an interrupted run stopped.
 
     Args:
-        alphas, betas: grid of exponents (lambda_j = j^(-2 alpha), target j^(-beta)); points
-            with 2 alpha + 2 beta <= 1 are left NaN (infinite initial risk as d grows).
-        d, m: dimensions (default m = 2d).
-        batch_sizes, horizons: the (B, T) set over which "uniformly" is judged.
+        alphas: grid of spectrum exponents (lambda_j = j^(-2 alpha)); points with
+            2 alpha + 2 beta <= 1 are left NaN (infinite initial risk as d grows).
+        betas: grid of target exponents (target j^(-beta)).
+        d: input dimension.
+        m: output dimension (default m = 2d).
+        batch_sizes: the batch sizes B of the (B, T) set over which "uniformly" is judged.
+        horizons: the horizons T of that set.
         sigma: label-noise standard deviation (default 0.5: the template laws hold when label
             noise dominates; at sigma = 0 SignSVD's is measured 54% off on average,
             docs/muon.md, A1).
@@ -241,7 +244,8 @@ def phase_diagram(
         seeds: simulation seeds per rate (``engine="simulation"`` only).
         store: the sweep's store folder (kept; a later call with the same settings resumes
             from it, one with other settings is refused). None: a temporary folder.
-        executor, workers: where the cases run (:func:`optdyn.sweep.run`; default inline).
+        executor: where the cases run (:func:`optdyn.sweep.run`; default inline).
+        workers: the executor's number of workers (:func:`optdyn.sweep.run`).
         checkpoint: former name of ``store`` (a ``.nc`` path; warns once; the folder of that
             name without the suffix is the store).
         progress: the sweep's progress display (default: a bar on a terminal, lines elsewhere).

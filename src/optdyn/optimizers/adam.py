@@ -35,7 +35,8 @@ class Adam(Optimizer):
 
     Args:
         lr: per-step learning rate (number, array, callable or schedule).
-        b1, b2: decay rates of the first and second moments, in [0, 1).
+        b1: decay rate of the first moment, in [0, 1).
+        b2: decay rate of the second moment, in [0, 1).
         eps: added to the root of the second moment.
         batch_size: samples per step B.
     """

@@ -46,8 +46,13 @@ def conjugate_kernel_problem(law: SpectralLaw, d: int | None = None, *, basis: A
         theta_star_norm: instead of ``theta_star``, a target of this norm with equal-magnitude,
             random-sign coordinates in K's eigenbasis (theta*_j^2 = norm^2/d: the average of a
             uniformly random direction, without its O(d^-1/2) fluctuation of R0).
-        basis, theta_star, theta0, noise, seed, basis_seed: passed to ``LinearRegression``
-            (``basis="haar"`` for coordinate-wise optimizers such as signSGD, see module doc).
+        basis: passed to ``LinearRegression`` (``basis="haar"`` for coordinate-wise
+            optimizers such as signSGD, see module doc).
+        theta_star: passed to ``LinearRegression``.
+        theta0: passed to ``LinearRegression``.
+        noise: passed to ``LinearRegression``.
+        seed: passed to ``LinearRegression``.
+        basis_seed: passed to ``LinearRegression``.
     """
     from optdyn.problems import LinearRegression
 

@@ -179,7 +179,8 @@ class MatrixRegression(SpectralCovariance):
     """Streaming matrix least squares y = W*^T x + eps, x ~ N(0, K) in R^d, y in R^m.
 
     Args:
-        d, m: input and output dimensions (W is d x m).
+        d: input dimension (W is d x m).
+        m: output dimension.
         eigenvalues: K's spectrum, length d (default: isotropic, all ones); e.g.
             ``spectra.power_law(d, alpha)`` for lambda_j = j^(-2 alpha).
         basis: ``"haar"`` (default: a Haar-random orthogonal Q from ``basis_seed``, the generic

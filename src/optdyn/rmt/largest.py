@@ -119,7 +119,8 @@ def conjugate_kernel_spikes(kernel: Any, w_kurtosis: float = 3.0,
 
     Args:
         kernel: the one-layer law (gives c2, psi, gamma, n1, the mean mu0 and S).
-        w_kurtosis, x_kurtosis: E w^4/sigma_w^4 and E x^4/sigma_x^4 (>= 1; 3 for Gaussian).
+        w_kurtosis: E w^4/sigma_w^4 (>= 1; 3 for Gaussian).
+        x_kurtosis: E x^4/sigma_x^4 (>= 1; 3 for Gaussian).
     """
     for name, k in (("w_kurtosis", w_kurtosis), ("x_kurtosis", x_kurtosis)):
         if not (math.isfinite(k) and k >= 1.0):

@@ -312,9 +312,11 @@ class ConjugateKernel(SpectralLaw):
         activation: a name (``"tanh"``, ``"relu"``, ``"sin"``, ... see
             :data:`optdyn.rmt.activation.ACTIVATIONS`), an :class:`Activation` or any vectorised
             callable.
-        n0, n1, m: input dimension, width, number of samples (only their ratios enter the law,
-            n1 enters the mean spike).
-        sigma_w, sigma_x: entry standard deviations of W and X.
+        n0: input dimension (only the ratios of n0, n1 and m enter the law).
+        n1: width (it also enters the mean spike).
+        m: number of samples.
+        sigma_w: entry standard deviation of W.
+        sigma_x: entry standard deviation of X.
         centre: subtract the Gaussian mean E f(sigma N) from f.
     """
 

@@ -444,9 +444,13 @@ def integrate(
         coeff: ``coeff(k, R, p) -> (alpha, beta)`` for one config's parameters ``p`` (a pytree);
             a module-level function, so that its compiled integrator is cached.
         params: the configs' parameters, stacked along a leading axis.
-        weights, drift, loads, v0: the mode arrays w, m, n and v(0), shared by the configs.
+        weights: the mode array w, shared by the configs.
+        drift: the mode array m, shared by the configs.
+        loads: the mode array n, shared by the configs.
+        v0: the mode array v(0), shared by the configs.
         ckpts: increasing float step counts at which R is recorded (the first is the start).
-        rtol, atol: local error tolerance on R per step.
+        rtol: relative local error tolerance on R per step.
+        atol: absolute local error tolerance on R per step.
         max_substeps: cap on the number of steps per config.
         threshold: R above it (or non-finite) stops the config as diverged.
 
@@ -486,8 +490,13 @@ def integrate_block(
         feedback: ``feedback(k, R, p) -> f``, the scalar feedback of the risk.
         params: the configs' parameters, stacked along a leading axis.
         data: the mode data shared by the configs (e.g. the eigenvalues), a pytree.
-        weights, v0: (modes, s): the risk R = sum w * v and the initial state.
-        ckpts, rtol, atol, max_substeps, threshold: as in :func:`integrate`.
+        weights: (modes, s): the weights w of the risk R = sum w * v.
+        v0: (modes, s): the initial state.
+        ckpts: as in :func:`integrate`.
+        rtol: as in :func:`integrate`.
+        atol: as in :func:`integrate`.
+        max_substeps: as in :func:`integrate`.
+        threshold: as in :func:`integrate`.
 
     Returns:
         ``(risk, status, n_substeps, v_final)`` as in :func:`integrate`.
