@@ -23,7 +23,8 @@ Where to look next:
 - ``od.plot`` (figures), ``od.io`` (atomic save/load of results), ``od.study`` and
   ``od.sweep`` (experiments as TOML data, grids over any field, on processes or Dask);
 - ``od.analysis`` (clipping criteria, signSGD effects, Muon phases, scaling laws, lr tuning);
-- the command line: ``optdyn --help`` (run, demo, reproduce, sweep, phases, spectrum, cache).
+- the command line: ``optdyn --help`` (run, demo, reproduce, sweep, phases, spectrum, explore,
+  cache).
 
 Importing optdyn enables JAX's float64 support (theory runs in float64); simulations choose their
 dtype explicitly (float32 by default). It also turns on JAX's persistent compilation cache in
@@ -42,9 +43,9 @@ from optdyn._version import __version__
 
 _configure()
 
-_SUBMODULES = ("analysis", "cli", "config", "errors", "grid", "io", "noise", "optimizers",
-               "plot", "problems", "reproduce", "rmt", "schedules", "simulate", "study", "sweep",
-               "theory")
+_SUBMODULES = ("analysis", "cli", "config", "errors", "explore", "grid", "io", "noise",
+               "optimizers", "plot", "problems", "reproduce", "rmt", "schedules", "simulate",
+               "study", "sweep", "theory")
 
 __all__ = ["__version__", "set_compilation_cache", *_SUBMODULES]
 
