@@ -159,6 +159,9 @@ async function refresh() {
   ex.inflight = true; ex.pending = false;
   const t0 = ex.tInput ?? performance.now();
   ex.tInput = null;
+  // a slow change (a large Toeplitz or Haar problem, momentum's block law) says it is working
+  const slow = setTimeout(() => { $("timing").textContent = "computing the theory curves ..."; },
+                          300);
   try {
     const data = await api("POST", "/api/curves", ex.view);
     ex.curves = data;
@@ -170,7 +173,9 @@ async function refresh() {
   } catch (e) {
     ex.errors += 1;
     showError(e.message, e.field);
+    $("timing").textContent = "";
   }
+  clearTimeout(slow);
   ex.inflight = false;
   if (ex.pending) refresh();
 }
