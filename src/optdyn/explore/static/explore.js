@@ -218,13 +218,12 @@ function traces() {
 async function draw() {
   recolor();
   const layout = {
-    margin: {l: 70, r: 20, t: 30, b: 55},
+    margin: {l: 70, r: 10, t: 30, b: 55},
     xaxis: {type: "log", title: {text: ex.curves.x_label}, exponentformat: "power", dtick: 1,
             showline: true, mirror: true, ticks: "outside"},
     yaxis: {type: "log", title: {text: "excess risk R"}, exponentformat: "power", dtick: 1,
             showline: true, mirror: true, ticks: "outside"},
-    legend: {x: 0.01, y: 0.01, xanchor: "left", yanchor: "bottom",
-             bgcolor: "rgba(255,255,255,0.8)"},
+    legend: {x: 1.01, y: 1, xanchor: "left", yanchor: "top"},
     title: {text: `theory dashed, limit risks dotted, d = ${ex.view.problem.d}` +
                   (ex.sim ? ", simulation: mean and 10-90% band" : ""), font: {size: 13}},
     plot_bgcolor: "white", paper_bgcolor: "white",
