@@ -38,17 +38,25 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 900})
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.goto(server.url)
-        pg.wait_for_selector("body[data-ready='1']", timeout=60_000)
-        pg.errors = errors
-        yield pg
-        browser.close()
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(server, browser):
+    """A fresh page on the default view for each test (the tests may run on either xdist
+    worker, in any order)."""
+    pg = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(server.url)
+    pg.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    pg.errors = errors
+    yield pg
+    pg.close()
 
 
 def _theory(pg) -> list[list[float]]:
@@ -121,6 +129,10 @@ def test_a_diverging_rate_is_explained(page):
 
 
 def test_simulate_draws_bands_with_progress(page):
+    n = _drawn(page)
+    page.fill("#opt-3-lr-text", "5")  # a rate whose runs diverge
+    page.press("#opt-3-lr-text", "Enter")
+    _wait_drawn(page, n)
     n = _drawn(page)
     page.fill("#run-steps-text", "300")
     page.press("#run-steps-text", "Enter")

@@ -68,21 +68,26 @@ def _warm() -> None:
     theory_payload(check_view(DEFAULT_VIEW))
 
 
-def start(host: str = "127.0.0.1", port: int = 0, out_dir: str | Path = "explore_output",
-          warm: bool = True) -> Server:
-    """Start the explorer in a background thread (``port = 0``: a free port) and return once
-    it answers; for tests, benchmarks and notebooks."""
+def _server(host: str, port: int, out_dir: str | Path) -> Any:
+    """A uvicorn server of the explorer's app (not yet running)."""
     try:
         import uvicorn
 
         from optdyn.explore.app import make_app
     except ModuleNotFoundError as e:
         raise _missing(e) from None
+    config = uvicorn.Config(make_app(out_dir), host=host, port=port, log_level="warning")
+    return uvicorn.Server(config)
+
+
+def start(host: str = "127.0.0.1", port: int = 0, out_dir: str | Path = "explore_output",
+          warm: bool = True) -> Server:
+    """Start the explorer in a background thread (``port = 0``: a free port) and return once
+    it answers; for tests, benchmarks and notebooks."""
+    port = port or _free_port(host)
+    server = _server(host, port, out_dir)
     if warm:
         _warm()
-    port = port or _free_port(host)
-    config = uvicorn.Config(make_app(out_dir), host=host, port=port, log_level="warning")
-    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="optdyn-explore", daemon=True)
     thread.start()
     t0 = time.monotonic()
@@ -96,18 +101,11 @@ def start(host: str = "127.0.0.1", port: int = 0, out_dir: str | Path = "explore
 def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True,
           out_dir: str | Path = "explore_output") -> None:
     """Run the explorer until interrupted (Ctrl-C), opening the page in the browser."""
-    try:
-        import uvicorn
-
-        from optdyn.explore.app import make_app
-    except ModuleNotFoundError as e:
-        raise _missing(e) from None
+    server = _server(host, port, out_dir)
     _check_free(host, port)
     print("optdyn explore: compiling the theory of the default view ...", flush=True)
     _warm()
     url = f"http://{host}:{port}/"
-    config = uvicorn.Config(make_app(out_dir), host=host, port=port, log_level="warning")
-    server = uvicorn.Server(config)
     if open_browser:
         threading.Timer(0.8, webbrowser.open, args=(url,)).start()
     print(f"optdyn explore: {url} (saved views go to {Path(out_dir)}/); Ctrl-C stops it",
