@@ -4,6 +4,8 @@
   NeurIPS 2017) and :class:`MultiLayerConjugateKernel`: limiting density, CDF, atom, support
   edges, quantiles, and (one layer) the largest eigenvalue with the spikes of Benigni & Peche,
   arXiv 2201.04753 (as reconstructed in docs/theory/rmt.md section 7.2).
+* :class:`PLRFSpectrum`: the deterministic-equivalent spectrum of power-law random features
+  K_f = W^T Lambda W and their capacity floor, without sampling W (docs/theory/plrf.md).
 * :func:`gaussian_constants`: theta1, theta2, c2 of an activation by adaptive quadrature.
 * Empirical counterparts: :func:`sample_eigenvalues`, :func:`sample_multilayer_eigenvalues`,
   :func:`kolmogorov_distance`.
@@ -23,6 +25,7 @@ from optdyn.rmt.empirical import (
 from optdyn.rmt.largest import SpikePrediction
 from optdyn.rmt.law import ConjugateKernel, SpectralLaw
 from optdyn.rmt.multilayer import MultiLayerConjugateKernel
+from optdyn.rmt.plrf import PLRFSpectrum
 from optdyn.rmt.quartic import (
     marchenko_pastur_density,
     marchenko_pastur_stieltjes,
@@ -36,6 +39,7 @@ __all__ = [
     "EntryLaw",
     "GaussianConstants",
     "MultiLayerConjugateKernel",
+    "PLRFSpectrum",
     "SpectralLaw",
     "SpikePrediction",
     "conjugate_kernel",
