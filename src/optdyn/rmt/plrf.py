@@ -29,6 +29,7 @@ distance 0.0017 at d = 2000, v = 4d, alpha = 1; ``tests/test_rmt_plrf.py``).
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -142,7 +143,7 @@ class PLRFSpectrum:
         return np.exp(inv(np.clip(p, f[keep][0], f[keep][-1])))
 
     # ------------------------------------------------------------------ the capacity floor
-    @property
+    @functools.cached_property
     def kappa0(self) -> float:
         """kappa_0 = kappa(0): the root of S(kappa) = 1 (exists for v > d)."""
         if self.v == self.d:
@@ -158,13 +159,11 @@ class PLRFSpectrum:
         """F_0 = sigma_xi^2 / 2 = (kappa_0 / 2) sum_j lambda_j b_j^2 / (lambda_j + kappa_0)."""
         if self.beta is None:
             raise ConfigError("beta", "the capacity floor needs the target exponent beta")
-        j = np.arange(1, self.v + 1, dtype=float)
-        c2 = self.lam * j ** (-2.0 * self.beta)
-        k0 = self.kappa0
-        return 0.5 * k0 * float(np.sum(c2 / (self.lam + k0)))
+        return 0.5 * self._target[1]
 
     # ------------------------------------------------------------------ the target's weights
-    def _target_parts(self) -> tuple[np.ndarray, float, float]:
+    @functools.cached_property
+    def _target(self) -> tuple[np.ndarray, float, float]:
         """c_j^2 = lambda_j b_j^2, sigma_xi^2 = kappa_0 T(kappa_0), and G(0) = ||theta_opt||^2
         = -(T_0 + kappa_0 T_0') / (kappa_0 S'(kappa_0)) (docs/theory/plrf.md section 5)."""
         if self.beta is None:
@@ -180,7 +179,7 @@ class PLRFSpectrum:
     @property
     def total_energy(self) -> float:
         """||theta_opt||^2, the initial error's squared norm from theta0 = 0."""
-        return self._target_parts()[2]
+        return self._target[2]
 
     def energy_cdf(self, x: Any, nodes: int = 48) -> np.ndarray:
         """E(x) = sum over the eigenvectors u_i of K_f with mu_i < x of (u_i^T theta_opt)^2.
@@ -195,7 +194,7 @@ class PLRFSpectrum:
         x = np.atleast_1d(np.asarray(x, dtype=float))
         if self.v == self.d or np.any(x <= 0):
             raise ConfigError("x", "needs x > 0 and v > d")
-        c2, sig2, g0 = self._target_parts()
+        c2, sig2, g0 = self._target
         lam = self.lam[:, None]
 
         def parts(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
