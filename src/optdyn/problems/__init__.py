@@ -7,6 +7,7 @@ from optdyn.problems.linear_regression import LinearRegression
 from optdyn.problems.matrix_regression import MatrixRegression
 from optdyn.problems.memory import AssociativeMemory
 from optdyn.problems.plrf import PowerLawRandomFeatures, ReducedPLRF
+from optdyn.problems.spectral_measure import SpectralMeasure, plrf_equivalent
 from optdyn.problems.targets import PowerLawCoefficients, RandomVector, Zeros
 
 __all__ = [
@@ -18,9 +19,11 @@ __all__ = [
     "PowerLawRandomFeatures",
     "RandomVector",
     "ReducedPLRF",
+    "SpectralMeasure",
     "Zeros",
     "conjugate_kernel_problem",
     "load_features",
+    "plrf_equivalent",
     "random_features_problem",
     "sklearn_dataset",
     "spectra",

@@ -107,6 +107,18 @@ class PowerLawRandomFeatures(Problem):
     seed: int = 0
     theta0: Any = None
 
+    @staticmethod
+    def check_exponents(alpha: Any, beta: Any) -> tuple[float, float]:
+        """(alpha, beta) as floats, or a ConfigError: alpha >= 0 and 2 alpha + 2 beta > 1."""
+        alpha = _check_float("alpha", alpha)
+        beta = _check_float("beta", beta)
+        if alpha < 0:
+            raise ConfigError("alpha", f"must be >= 0, got {alpha}")
+        if not 2 * alpha + 2 * beta > 1:
+            raise ConfigError("beta", f"need 2 alpha + 2 beta > 1 for a finite population loss "
+                              f"(4+3 phases), got alpha = {alpha}, beta = {beta}")
+        return alpha, beta
+
     def __post_init__(self) -> None:
         set_ = lambda k, val: object.__setattr__(self, k, val)  # noqa: E731
         v = _check_int("v", self.v, 1)
@@ -114,13 +126,7 @@ class PowerLawRandomFeatures(Problem):
         if v < d:
             raise ConfigError("v", f"must be >= d = {d} (K_f = W^T Lambda W is singular for "
                               f"v < d), got {v}")
-        alpha = _check_float("alpha", self.alpha)
-        beta = _check_float("beta", self.beta)
-        if alpha < 0:
-            raise ConfigError("alpha", f"must be >= 0, got {alpha}")
-        if not 2 * alpha + 2 * beta > 1:
-            raise ConfigError("beta", f"need 2 alpha + 2 beta > 1 for a finite population loss "
-                              f"(4+3 phases), got alpha = {alpha}, beta = {beta}")
+        alpha, beta = self.check_exponents(self.alpha, self.beta)
         seed = _check_int("seed", self.seed, 0)
         set_("v", v)
         set_("d", d)

@@ -42,11 +42,38 @@ from optdyn.rmt.continuation import eta_ladder, newton_continuation
 interpolate = lazy_module("scipy.interpolate")
 optimize = lazy_module("scipy.optimize")
 
-__all__ = ["PLRFSpectrum"]
+__all__ = ["PLRFSpectrum", "population_nodes"]
 
 # the counting function is read at z = x (1 + i _REL_ETA): far below the spacing of the
-# eigenvalues of K_f in relative terms, so the count is exact to rounding
-_REL_ETA = 1e-7
+# eigenvalues of K_f in relative terms. Each eigenvalue mu far below x still counts as
+# 1 - atan(eta x / (x - mu)) / pi: for the v - d zero eigenvalues of A A^T that is exactly
+# atan(eta) / pi each and is added back; the d nonzero ones leave at most d eta / pi in all
+_REL_ETA = 1e-10
+
+
+_PANEL_RATIO = 1.25  # j_hi / j_lo of one tail panel
+_PANEL_NODES = 8  # Gauss-Legendre nodes per panel
+
+
+def population_nodes(v: int, exact_terms: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes j_k and weights w_k with sum_k w_k f(j_k) ~ sum_{j=1}^{v} f(j).
+
+    The first ``exact_terms`` integers have weight 1; the tail is the integral of f over
+    [exact_terms + 1/2, v + 1/2] (equal to the tail sum up to -(1/24) sum_j f''(j) and higher
+    Euler-Maclaurin terms), by ``_PANEL_NODES``-point Gauss-Legendre on panels whose ends have
+    the ratio ``_PANEL_RATIO``. The weights sum to v exactly."""
+    if exact_terms is None or v <= exact_terms:
+        return np.arange(1, v + 1, dtype=float), np.ones(v)
+    a, b = exact_terms + 0.5, v + 0.5
+    n = max(1, math.ceil(math.log(b / a) / math.log(_PANEL_RATIO)))
+    edges = np.geomspace(a, b, n + 1)
+    g, gw = np.polynomial.legendre.leggauss(_PANEL_NODES)
+    half = 0.5 * np.diff(edges)[:, None]
+    mid = 0.5 * (edges[1:] + edges[:-1])[:, None]
+    nodes = (mid + half * g[None, :]).ravel()
+    weights = (half * gw[None, :]).ravel()
+    return (np.concatenate([np.arange(1, exact_terms + 1, dtype=float), nodes]),
+            np.concatenate([np.ones(exact_terms), weights]))
 
 
 class PLRFSpectrum:
@@ -58,11 +85,19 @@ class PLRFSpectrum:
         alpha: Lambda = diag(j^(-2 alpha)), alpha >= 0.
         beta: target b_j = j^(-beta); only the capacity floor needs it (None: no floor).
 
-    The cost of one evaluation is O(v) per point and Newton step (the sum S runs over all v
-    population eigenvalues): about 5 s for 600 points at v = 8000 on 2 cores.
+        exact_terms: population sums over j = 1..v are exact up to this many terms; beyond it,
+            the tail j > exact_terms is the integral of the summand over [exact_terms + 1/2,
+            v + 1/2] (the midpoint rule read backwards, relative error of order
+            1/(24 exact_terms^2) where the summand is smooth in j), by Gauss-Legendre on panels
+            geometric in j (docs/theory/plrf.md section 6). None: every term exact.
+
+    The cost of one evaluation is O(number of population nodes) per point and Newton step: all v
+    terms without compression (about 5 s for 600 points at v = 8000 on 2 cores), at most
+    ``exact_terms`` plus a few hundred nodes with it, whatever v.
     """
 
-    def __init__(self, v: int, d: int, alpha: float, beta: float | None = None) -> None:
+    def __init__(self, v: int, d: int, alpha: float, beta: float | None = None,
+                 exact_terms: int | None = 1024) -> None:
         for name, val in (("v", v), ("d", d)):
             if not isinstance(val, int | np.integer) or isinstance(val, bool) or val < 1:
                 raise ConfigError(name, f"must be a positive integer, got {val!r}")
@@ -73,20 +108,30 @@ class PLRFSpectrum:
         if beta is not None and not 2 * alpha + 2 * beta > 1:
             raise ConfigError("beta", f"need 2 alpha + 2 beta > 1, got alpha = {alpha}, "
                               f"beta = {beta}")
+        if exact_terms is not None and (not isinstance(exact_terms, int | np.integer)
+                                        or isinstance(exact_terms, bool) or exact_terms < 16):
+            raise ConfigError("exact_terms", f"must be an integer >= 16 or None, got "
+                              f"{exact_terms!r}")
         self.v, self.d, self.alpha, self.beta = int(v), int(d), float(alpha), beta
-        j = np.arange(1, self.v + 1, dtype=float)
-        self.lam = j ** (-2.0 * self.alpha)
+        #: population nodes j (integers, then quadrature nodes of the tail), their weights, and
+        #: lambda_j = j^(-2 alpha): every sum over j = 1..v is sum_k w_k f(j_k)
+        self.j, self.w = population_nodes(self.v, exact_terms)
+        self.lam = self.j ** (-2.0 * self.alpha)
 
     # ------------------------------------------------------------------ the fixed point
+    def _sum(self, terms: np.ndarray) -> np.ndarray:
+        """sum_j over the population (axis 0) of ``terms`` evaluated at the nodes."""
+        return np.tensordot(self.w, terms, axes=(0, 0))
+
     def _s(self, kappa: np.ndarray) -> np.ndarray:
-        return (self.lam[:, None] / (self.lam[:, None] + kappa[None, :])).sum(0) / self.d
+        return self._sum(self.lam[:, None] / (self.lam[:, None] + kappa[None, :])) / self.d
 
     def kappa(self, z: Any) -> np.ndarray:
         """The effective ridge kappa(z) for Im z > 0 (physical branch, by continuation in Im z
         from far above the spectrum, :func:`optdyn.rmt.continuation.newton_continuation`)."""
         z = np.atleast_1d(np.asarray(z, dtype=complex))
         if np.any(z.imag <= 0):
-            raise ConfigError("z", "needs Im z > 0 (boundary values: x (1 + 1e-7 i))")
+            raise ConfigError("z", "needs Im z > 0 (boundary values: x (1 + 1e-10 i))")
 
         def residual(u: np.ndarray, zz: np.ndarray) -> np.ndarray:
             k = u[0]
@@ -114,16 +159,16 @@ class PLRFSpectrum:
             z = flat[pos] * (1.0 + 1j * _REL_ETA)
             k = self.kappa(z)
             u = k / (-z)
-            big_l = (np.log((self.lam[:, None] + k[None, :]) / u[None, :]).sum(0)
+            big_l = (self._sum(np.log((self.lam[:, None] + k[None, :]) / u[None, :]))
                      + self.d * (np.log(u) - (u - 1.0) / u))
-            count = -big_l.imag / np.pi - (self.v - self.d)
+            count = -big_l.imag / np.pi - (self.v - self.d) * (1.0 - math.atan(_REL_ETA) / np.pi)
             out[pos] = np.clip(count / self.d, 0.0, 1.0)
         return out.reshape(x.shape)
 
     def bounds(self) -> tuple[float, float]:
         """An interval (lo, hi) that holds the spectrum: F(lo) < 1/(2d) and F(hi) = 1."""
         hi = 2.0 * float(self.lam[0]) * (1.0 + math.sqrt(self.v / self.d)) ** 2
-        lo = float(self.lam[self.d - 1]) * 1e-3
+        lo = float(self.d) ** (-2.0 * self.alpha) * 1e-3
         while self.cdf(lo)[()] >= 0.5 / self.d:
             lo *= 1e-2
         return lo, hi
@@ -168,12 +213,11 @@ class PLRFSpectrum:
         = -(T_0 + kappa_0 T_0') / (kappa_0 S'(kappa_0)) (docs/theory/plrf.md section 5)."""
         if self.beta is None:
             raise ConfigError("beta", "the target's weights need the target exponent beta")
-        j = np.arange(1, self.v + 1, dtype=float)
-        c2 = self.lam * j ** (-2.0 * self.beta)
+        c2 = self.lam * self.j ** (-2.0 * self.beta)
         k0 = self.kappa0
-        t0 = float(np.sum(c2 / (self.lam + k0)))
-        dt0 = -float(np.sum(c2 / (self.lam + k0) ** 2))
-        ds0 = -float(np.sum(self.lam / (self.lam + k0) ** 2)) / self.d
+        t0 = float(self._sum(c2 / (self.lam + k0)))
+        dt0 = -float(self._sum(c2 / (self.lam + k0) ** 2))
+        ds0 = -float(self._sum(self.lam / (self.lam + k0) ** 2)) / self.d
         return c2, k0 * t0, -(t0 + k0 * dt0) / (k0 * ds0)
 
     @property
@@ -199,8 +243,8 @@ class PLRFSpectrum:
 
         def parts(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             r = lam / (lam + k[None, :])
-            s = r.sum(0) / self.d
-            ds = -(r / (lam + k[None, :])).sum(0) / self.d
+            s = self._sum(r) / self.d
+            ds = -self._sum(r / (lam + k[None, :])) / self.d
             return 1.0 - s - k * ds, s  # d/dkappa of kappa (1 - S), and S
 
         k = x + self.kappa0
@@ -223,19 +267,56 @@ class PLRFSpectrum:
                 k = k - step
                 if np.all(np.abs(step) <= 1e-13 * np.abs(k)):
                     break
-            tk = (c2[:, None] / (lam + k[None, :])).sum(0)
+            tk = self._sum(c2[:, None] / (lam + k[None, :]))
             h = ((sig2 - k * tk) / z - g0) / z
             acc += wi * h * 1j * z
         return np.clip(-acc.imag / np.pi, 0.0, g0)
 
-    def measure(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """A quantised spectral measure of n atoms: the mid-quantiles mu_i of K_f's spectrum
-        (:meth:`quantiles`) and the target's weight e_i on each, E (:meth:`energy_cdf`) taken
-        at the geometric midpoints between neighbouring atoms; the weights sum to
-        :attr:`total_energy`. (E is evaluated at every edge: it is step-like around the
-        isolated top eigenvalues, where interpolating a table lost 3% of the initial risk.)"""
-        mu = self.quantiles(n)
+    def _energy_between(self, edges: np.ndarray) -> np.ndarray:
+        """The target's weight E(edges[i+1]) - E(edges[i]) on each interval, E evaluated at every
+        inner edge (E is step-like around the isolated top eigenvalues, where interpolating a
+        table of E lost 3% of the initial risk); the outer edges are 0 and +infinity."""
         g0 = self.total_energy
-        inner = self.energy_cdf(np.sqrt(mu[1:] * mu[:-1])) if n > 1 else np.zeros(0)
+        inner = self.energy_cdf(edges[1:-1]) if edges.size > 2 else np.zeros(0)
         at = np.maximum.accumulate(np.clip(np.concatenate([[0.0], inner, [g0]]), 0.0, g0))
-        return mu, np.diff(at)
+        return np.diff(at)
+
+    def measure(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """A quantised spectral measure of n atoms of equal count d / n: the mid-quantiles mu_i
+        of K_f's spectrum (:meth:`quantiles`) and the target's weight e_i on each, E
+        (:meth:`energy_cdf`) taken at the geometric midpoints between neighbouring atoms; the
+        weights sum to :attr:`total_energy`."""
+        mu = self.quantiles(n)
+        edges = np.concatenate([[0.0], np.sqrt(mu[1:] * mu[:-1]), [np.inf]])
+        return mu, self._energy_between(edges)
+
+    def atoms(self, ratio: float = 1.02, bisections: int = 10
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A quantised spectral measure with multiplicities, for any d: bins [x_k, x_k ratio)
+        geometric in x over :meth:`bounds`, each bin's count n_k = d (F(x_k ratio) - F(x_k)) and
+        target weight e_k (:meth:`energy_cdf` at the edges), and one atom per non-empty bin at
+        its mid-quantile F^(-1)((F(x_k) + F(x_k ratio)) / 2), found by ``bisections`` steps in
+        log x (an isolated eigenvalue is found to within ratio^(2^-bisections)).
+
+        Returns (mu, count, energy): increasing atoms, counts summing to d, weights summing to
+        :attr:`total_energy`. The measure stands for sum_i e_i delta(mu_i) with at most
+        log(hi / lo) / log(ratio) atoms, whatever d (docs/theory/plrf.md section 6).
+        """
+        if not (isinstance(ratio, float | int) and 1.0 < ratio <= 2.0):
+            raise ConfigError("ratio", f"must lie in (1, 2], got {ratio!r}")
+        lo, hi = self.bounds()
+        n = math.ceil(math.log(hi / lo) / math.log(ratio))
+        edges = lo * ratio ** np.arange(n + 1, dtype=float)
+        f = np.maximum.accumulate(self.cdf(edges))
+        count = self.d * np.diff(f)
+        keep = count > 1e-6  # below: the smearing d eta / pi of the count, not an eigenvalue
+        a, b = edges[:-1][keep], edges[1:][keep]
+        target = 0.5 * (f[:-1] + f[1:])[keep]
+        la, lb = np.log(a), np.log(b)
+        for _ in range(bisections):
+            mid = 0.5 * (la + lb)
+            below = self.cdf(np.exp(mid)) < target
+            la, lb = np.where(below, mid, la), np.where(below, lb, mid)
+        mu = np.exp(0.5 * (la + lb))
+        cuts = np.concatenate([[0.0], b[:-1], [np.inf]])
+        return mu, count[keep], self._energy_between(cuts)

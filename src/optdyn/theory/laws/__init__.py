@@ -3,7 +3,7 @@
 from typing import Any
 
 from optdyn.theory.laws.adam import AdamLaw
-from optdyn.theory.laws.base import Law, Modes, is_matrix
+from optdyn.theory.laws.base import Law, Modes, problem_kind
 from optdyn.theory.laws.clip_policy import ClippingPolicy, ClipPolicyLaw
 from optdyn.theory.laws.clipped import ClippedSGDLaw
 from optdyn.theory.laws.dana import DANALaw
@@ -28,7 +28,7 @@ def law_for(optimizer: object, problem: Any = None, method: str | None = None
             ) -> type[Law] | None:
     """The law of an optimizer (or policy) instance on a problem (None: a vector problem) for a
     method (None: any method), or None when optdyn has no theory for that pair."""
-    kind = "matrix" if problem is not None and is_matrix(problem) else "vector"
+    kind = problem_kind(problem)
     for law in LAWS:
         if law.covers(optimizer, kind, method):
             return law

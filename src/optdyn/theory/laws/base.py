@@ -28,10 +28,12 @@ import numpy as np
 
 from optdyn._core.errors import ConfigError
 from optdyn.problems.base import Problem
+from optdyn.problems.spectral_measure import SpectralMeasure
 from optdyn.schedules import Constant
 
 __all__ = ["Law", "Modes", "constant_value", "ModesCache", "initial_error", "is_matrix",
-           "mode_energy", "initial_modes", "require_finite_noise", "recorded_steps"]
+           "mode_energy", "initial_modes", "multiplicity", "problem_kind",
+           "require_finite_noise", "recorded_steps"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,8 +71,25 @@ def mode_energy(e: np.ndarray) -> np.ndarray:
     return 0.5 * (e * e if e.ndim == 1 else np.sum(e * e, axis=-1))
 
 
+def problem_kind(problem: Any) -> str:
+    """The kind a law covers (``problem_kinds``): "matrix" for a matrix parameter, "measure" for
+    a :class:`~optdyn.problems.SpectralMeasure`, else "vector" (None: "vector")."""
+    if isinstance(problem, SpectralMeasure):
+        return "measure"
+    return "matrix" if problem is not None and is_matrix(problem) else "vector"
+
+
+def multiplicity(problem: Any) -> np.ndarray | float:
+    """How many modes each entry of the mode system stands for: the atoms' counts of a
+    :class:`~optdyn.problems.SpectralMeasure`, 1 otherwise (the noise loads carry it)."""
+    return problem.multiplicity if isinstance(problem, SpectralMeasure) else 1.0
+
+
 def initial_modes(problem: Any) -> np.ndarray:
-    """v_j(0) in K's eigenbasis: (1/2) e_j^2 of the initial error (summed over matrix outputs)."""
+    """v_j(0) in K's eigenbasis: (1/2) e_j^2 of the initial error (summed over matrix outputs;
+    summed over an atom's modes for a spectral measure)."""
+    if isinstance(problem, SpectralMeasure):
+        return problem.initial_modes
     return mode_energy(initial_error(problem))
 
 
@@ -130,7 +149,8 @@ class Law(abc.ABC):
     methods: ClassVar[tuple[str, ...]] = ("ode",)
     #: law options (name -> default) accepted by ``theory.run(..., **options)``
     options: ClassVar[dict[str, Any]] = {}
-    #: problem kinds the law covers: "vector" (LinearRegression) and/or "matrix" (MatrixRegression)
+    #: problem kinds the law covers: "vector" (LinearRegression), "matrix" (MatrixRegression),
+    #: "measure" (SpectralMeasure: atoms with multiplicities)
     problem_kinds: ClassVar[tuple[str, ...]] = ("vector",)
     #: where the law is claimed to hold (recorded in every theory result's attributes)
     regime: ClassVar[str] = ""

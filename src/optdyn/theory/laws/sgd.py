@@ -26,6 +26,10 @@ Limit risks and critical rates at constant gamma:
     exact: S = sum_j (gamma/B) lambda_j / (2 - gamma lambda_j (1 + 1/B)),
            R_inf = S sigma^2 / (2(1 - S)), stable iff S < 1 (the discrete Volterra kernel
            norm); the critical gamma solves S = 1.
+
+On a :class:`~optdyn.problems.SpectralMeasure` (atoms of n_a modes at lambda_a) both hold for
+the atoms' summed energies with the noise load n_a lambda_a in place of lambda_j, Tr K =
+sum_a n_a lambda_a, and S summed with the weights n_a (docs/theory/plrf.md section 7).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from optdyn.theory.laws.base import (
     constant_value,
     initial_modes,
     is_matrix,
+    multiplicity,
     recorded_steps,
     require_finite_noise,
 )
@@ -65,7 +70,8 @@ def has_momentum(opt: Any) -> bool:
 
 def _sgd_modes(problem: Any) -> Modes:
     lam = np.asarray(problem.eigenvalues, dtype=float)
-    return Modes(weights=lam, drift=lam, loads=lam, v0=initial_modes(problem))
+    return Modes(weights=lam, drift=lam, loads=lam * multiplicity(problem),
+                 v0=initial_modes(problem))
 
 
 class SGDLaw(Law):
@@ -73,7 +79,7 @@ class SGDLaw(Law):
 
     name = "sgd"
     optimizer_type = SGD
-    problem_kinds = ("vector", "matrix")
+    problem_kinds = ("vector", "matrix", "measure")
     methods = ("ode", "exact")
     regime = ("SGD: the ODE holds for lr Tr K / B small (high dimension); the exact recursion is "
               "exact in expectation for Gaussian inputs at any lr, B and d")
@@ -132,24 +138,24 @@ class SGDLaw(Law):
         modes = cls.modes(problem)
         params = jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]),
                                         *[cls.params(problem, o) for o in opts])
-        risk = np.asarray(cls.exact_curves(params, modes.weights, modes.v0, ckpts))
+        risk = np.asarray(cls.exact_curves(params, modes.weights, modes.v0, ckpts, modes.loads))
         n = len(opts)
         return risk, np.zeros(n, int), np.full(n, int(ckpts[-1])), {}
 
     # ------------------------------------------------------------- exact discrete recursion
     @staticmethod
-    def _kernel_norm(g: float, lam: np.ndarray, b: int) -> float:
+    def _kernel_norm(g: float, lam: np.ndarray, b: int, mult: Any = 1.0) -> float:
         den = 2.0 - g * lam * (1.0 + 1.0 / b)
         if np.any(den <= 0):
             return math.inf
-        return float(np.sum((g / b) * lam / den))
+        return float(np.sum(mult * (g / b) * lam / den))
 
     @classmethod
     def exact_critical_lr(cls, problem: Any, opt: Any) -> float:
         """Critical constant rate of the exact recursion: S(gamma) = 1 (S increases in gamma)."""
-        lam, b = problem.eigenvalues, opt.batch_size
+        lam, b, n = problem.eigenvalues, opt.batch_size, multiplicity(problem)
         pole = 2.0 / (lam.max() * (1.0 + 1.0 / b))
-        f = lambda g: min(cls._kernel_norm(g, lam, b), 1e300) - 1.0  # noqa: E731
+        f = lambda g: min(cls._kernel_norm(g, lam, b, n), 1e300) - 1.0  # noqa: E731
         return float(optimize.brentq(f, 0.0, pole * (1 - 1e-15), xtol=1e-15 * pole, rtol=1e-13))
 
     @classmethod
@@ -157,20 +163,23 @@ class SGDLaw(Law):
         g = constant_value(opt.lr)
         if g is None:
             return math.nan
-        s = cls._kernel_norm(g, problem.eigenvalues, opt.batch_size)
+        s = cls._kernel_norm(g, problem.eigenvalues, opt.batch_size, multiplicity(problem))
         if s >= 1.0:
             return math.inf
         return s * problem.noise_second_moment / (2.0 * (1.0 - s))
 
     @staticmethod
-    def exact_curves(params: Any, lam: Any, v0: Any, ckpts: np.ndarray) -> jax.Array:
-        """Run the exact recursion for stacked configs; risk at the integer ``ckpts``."""
-        return _exact(params, jnp.asarray(lam), jnp.asarray(v0), jnp.asarray(ckpts),
-                      int(ckpts[-1]))
+    def exact_curves(params: Any, lam: Any, v0: Any, ckpts: np.ndarray,
+                     loads: Any = None) -> jax.Array:
+        """Run the exact recursion for stacked configs; risk at the integer ``ckpts``. ``loads``
+        (default ``lam``): the noise loads n_a lambda_a of atoms standing for n_a modes."""
+        lam = jnp.asarray(lam)
+        return _exact(params, lam, jnp.asarray(v0), jnp.asarray(ckpts), int(ckpts[-1]),
+                      lam if loads is None else jnp.asarray(loads))
 
 
 @jax.jit
-def _exact_impl(params, lam, v0, ckpts, steps):
+def _exact_impl(params, lam, v0, ckpts, steps, loads):
     def one(p):
         opt, s2 = p["opt"], p["s2"]
         b = opt.batch_size
@@ -178,7 +187,7 @@ def _exact_impl(params, lam, v0, ckpts, steps):
         def update(k, v):
             g = opt.lr(k)
             r = jnp.sum(lam * v)
-            return ((1 - g * lam) ** 2 + g * g * lam * lam / b) * v + (g * g / b) * lam * (
+            return ((1 - g * lam) ** 2 + g * g * lam * lam / b) * v + (g * g / b) * loads * (
                 r + 0.5 * s2)
 
         return recorded_steps(update, v0, lam, ckpts, steps)
@@ -186,5 +195,5 @@ def _exact_impl(params, lam, v0, ckpts, steps):
     return jax.vmap(one)(params)
 
 
-def _exact(params, lam, v0, ckpts, steps):
-    return _exact_impl(params, lam, v0, ckpts, jnp.asarray(steps))
+def _exact(params, lam, v0, ckpts, steps, loads):
+    return _exact_impl(params, lam, v0, ckpts, jnp.asarray(steps), loads)
