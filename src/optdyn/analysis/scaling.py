@@ -71,10 +71,12 @@ from optdyn._core.grid import checkpoint_steps
 from optdyn._core.spec import to_spec
 from optdyn._version import __version__
 from optdyn.analysis import fits
+from optdyn.analysis.plrf_phases import phase_exponents
 from optdyn.analysis.tuning import grid_minimum, parabola_vertex
 from optdyn.optimizers import DANA, SGD, SignSGD, resolve_key
 from optdyn.problems.linear_regression import LinearRegression
 from optdyn.problems.plrf import PowerLawRandomFeatures
+from optdyn.problems.spectral_measure import SpectralMeasure, plrf_equivalent
 from optdyn.schedules import WarmupStableDecay
 
 __all__ = [
@@ -135,10 +137,10 @@ def steps_grid(t_min: int, t_max: int, per_decade: int = 4) -> np.ndarray:
 def _reduced(problem: Any) -> LinearRegression:
     if isinstance(problem, PowerLawRandomFeatures):
         return problem.reduce("gaussian")
-    if isinstance(problem, LinearRegression):
+    if isinstance(problem, LinearRegression | SpectralMeasure):
         return problem
-    raise ConfigError("problem", "expected a PowerLawRandomFeatures or LinearRegression, got "
-                      f"{type(problem).__name__}")
+    raise ConfigError("problem", "expected a PowerLawRandomFeatures, LinearRegression or "
+                      f"SpectralMeasure, got {type(problem).__name__}")
 
 
 def sign_lr_scale(problem: Any) -> float:
@@ -181,8 +183,9 @@ def _make(kind: str, lr: float, schedule: str, total: int, decay_fraction: float
     return SignSGD(sched) if kind == "sign_sgd" else SGD(sched)
 
 
-def _evaluate(problem: LinearRegression, kind: str, opts: list[Any], horizon: int,
-              chunk: int, rtol: float) -> tuple[np.ndarray, np.ndarray]:
+def _evaluate(problem: Any, kind: str, opts: list[Any], horizon: int,
+              chunk: int, rtol: float, method: str | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """Theory loss P = R + F_0 of ``opts`` at every checkpoint: a sweep (:mod:`optdyn.sweep`)
     whose cases are chunks of exactly ``chunk`` configs (the last padded), one batch each, so
     that compiled code is reused across calls."""
@@ -194,7 +197,7 @@ def _evaluate(problem: LinearRegression, kind: str, opts: list[Any], horizon: in
     cases = [{"optimizer": specs[lo:lo + chunk]} for lo in range(0, len(specs), chunk)]
     study = {"name": "scaling-lr-search", "steps": int(horizon), "points_per_decade": _PPD,
              "stack": chunk,
-             "simulate": False, "theory": {"method": _METHOD[kind], "rtol": rtol},
+             "simulate": False, "theory": {"method": method or _METHOD[kind], "rtol": rtol},
              "problem": to_spec(problem, "problem"), "optimizer": cases[0]["optimizer"],
              "sweep": {"cases": cases}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -253,6 +256,7 @@ def optimal_lr_losses(
     chunk: int = 24,
     rtol: float = 1e-5,
     alpha: float | None = None,
+    method: str | None = None,
 ) -> xr.Dataset:
     """Population loss at the best learning rate for each step count, from the theory.
 
@@ -278,6 +282,9 @@ def optimal_lr_losses(
         chunk: configs per batched theory call (padded; a fixed size reuses compiled code).
         rtol: local tolerance of the ODE integrator (signSGD; the SGD recursion is exact).
         alpha: the spectrum exponent of DANA's decaying momentum rate (default: the PLRF's).
+        method: the theory method (default: signSGD's ODE, SGD's and DANA's exact recursion);
+            ``"ode"`` runs SGD's homogenized ODE instead (adaptive steps: long horizons cost
+            what short ones do), whose critical rate 2 / Tr K then caps the grid.
 
     Returns:
         ``xarray.Dataset`` on ``steps`` with ``loss`` (P*), ``risk`` (P* - F_0), ``lr_opt`` and
@@ -306,7 +313,7 @@ def optimal_lr_losses(
         ref = sign_lr_scale(p)
         lo, hi, cap = ref * 10 ** _SIGN_DECADES[0], ref * 10 ** _SIGN_DECADES[1], math.inf
     else:
-        crit = _sgd_critical(p)
+        crit = 2.0 / p.trace if (method == "ode" and optimizer == "sgd") else _sgd_critical(p)
         ref, cap = crit, _SGD_CAP * crit
         lo, hi = crit * 10 ** _SGD_DECADES[0], cap
     nt = steps_arr.size
@@ -314,14 +321,14 @@ def optimal_lr_losses(
     if schedule == "constant":
         grid = np.logspace(math.log10(lo), math.log10(hi), n_lr)
         opts = [_make(optimizer, g, "constant", horizon, decay_fraction, alpha) for g in grid]
-        loss_all, ck = _evaluate(p, optimizer, opts, horizon, chunk, rtol)
+        loss_all, ck = _evaluate(p, optimizer, opts, horizon, chunk, rtol, method)
         loss = _at_steps(loss_all, ck, steps_arr).T
         cand = np.broadcast_to(grid, (nt, n_lr))
     else:
         if centers is None:
             centers = optimal_lr_losses(p, optimizer, steps_arr, "constant", n_lr=n_lr,
                                         refine=refine, horizon=horizon, chunk=chunk,
-                                        rtol=rtol)["lr_opt"]
+                                        rtol=rtol, method=method)["lr_opt"]
         cen = np.asarray(centers, dtype=float)
         if cen.shape != (nt,) or not np.all(np.isfinite(cen)) or np.any(cen <= 0):
             raise ConfigError("centers", f"expected {nt} positive rates, got {centers!r}")
@@ -331,7 +338,7 @@ def optimal_lr_losses(
         cand = np.exp(np.linspace(np.log(a), np.log(b), n_wsd, axis=1))
         opts = [_make(optimizer, g, "wsd", int(t), decay_fraction)
                 for t, row in zip(steps_arr, cand, strict=True) for g in row]
-        loss_all, ck = _evaluate(p, optimizer, opts, horizon, chunk, rtol)
+        loss_all, ck = _evaluate(p, optimizer, opts, horizon, chunk, rtol, method)
         loss = loss_all[:, -1].reshape(nt, n_wsd)  # lr = 0 after step r: the loss is frozen
 
     lx = np.log(cand)
@@ -345,7 +352,7 @@ def optimal_lr_losses(
         g_ref = np.exp(xv)
         opts = [_make(optimizer, g, schedule, int(t), decay_fraction, alpha)
                 for t, g in zip(steps_arr, g_ref, strict=True)]
-        loss_ref, ck = _evaluate(p, optimizer, opts, horizon, chunk, rtol)
+        loss_ref, ck = _evaluate(p, optimizer, opts, horizon, chunk, rtol, method)
         if schedule == "constant":
             at = _at_steps(loss_ref, ck, steps_arr)[np.arange(nt), np.arange(nt)]
         else:
@@ -372,7 +379,7 @@ def optimal_lr_losses(
     ds["f"].attrs.update(long_name="compute f = d x samples")
     ds.attrs.update(
         optdyn_version=__version__, kind="theory", optimizer=optimizer,
-        method=_METHOD[optimizer], schedule=schedule, d=d, F0=f0, lr_reference=ref,
+        method=method or _METHOD[optimizer], schedule=schedule, d=d, F0=f0, lr_reference=ref,
         lr_cap=cap if math.isfinite(cap) else "none", decay_fraction=float(decay_fraction),
         warmup_steps=0, n_lr=n_lr, n_wsd=n_wsd, refine=int(refine), horizon=horizon,
         dtype="float64",
@@ -473,6 +480,8 @@ def compute_optimal(
     fit_range: tuple[float, float] | None = None,
     chunk: int = 24,
     rtol: float = 1e-5,
+    spectrum: str = "sampled",
+    sgd_method: str | None = None,
 ) -> xr.Dataset:
     """Compute-optimal curves of PLRF(alpha, beta) for model sizes ``ds``, from the theory.
 
@@ -480,7 +489,13 @@ def compute_optimal(
     learning rate on :func:`steps_grid` (``t_min``..``t_max``, ``per_decade``), the frontier over
     d (:func:`frontier`) and the fitted frontier slope s of P*(f) ~ f^s with its standard error
     (:func:`optdyn.analysis.fits.fit_power_law`, window: every model size present, or
-    ``fit_range``). See the module
+    ``fit_range``). ``spectrum="sampled"`` reduces a PLRF with a sampled sketch;
+    ``"equivalent"`` uses its deterministic-equivalent spectral measure
+    (:func:`optdyn.problems.plrf_equivalent`, no sampling, d up to 10^5; SGD only, whose method
+    is ``sgd_method``, default the exact recursion). Also returned: the fitted exponent of the
+    compute-optimal size d* ~ f^xi (``d_star_slope``, ``d_star_slope_se``) and SGD's predicted
+    exponents (``predicted_slope`` = -eta, ``predicted_d_star_slope`` = xi, ``phase``;
+    :func:`optdyn.analysis.plrf_phases.phase_exponents`). See the module
     docstring for the formulas and the choices (Paquette et al. arXiv 2405.15074; Kim, Song, Yun
     arXiv 2603.02069; Xiao et al. arXiv 2411.12135).
 
@@ -500,8 +515,13 @@ def compute_optimal(
         raise ConfigError("ds", f"expected at least 2 increasing positive model sizes, got {ds!r}")
     if isinstance(v_ratio, bool) or not isinstance(v_ratio, int) or v_ratio < 1:
         raise ConfigError("v_ratio", f"must be an integer >= 1, got {v_ratio!r}")
+    if spectrum not in ("sampled", "equivalent"):
+        raise ConfigError("spectrum", f"expected 'sampled' or 'equivalent', got {spectrum!r}")
     sch_list = list(schedules)
     opt_list = [_check_kind(o, "constant") for o in optimizers]  # dana: constant only
+    if spectrum == "equivalent" and set(opt_list) - {"sgd"}:
+        raise ConfigError("optimizers", "the deterministic-equivalent measure carries K_f's "
+                          "spectrum only; signSGD and DANA need K_f itself (spectrum='sampled')")
     for s in sch_list:
         _check_kind("sgd", s)
     steps = steps_grid(t_min, t_max, per_decade)
@@ -512,17 +532,22 @@ def compute_optimal(
     f0 = np.zeros(d_arr.size)
     p0 = np.zeros(d_arr.size)
     for k, d in enumerate(d_arr.tolist()):
-        prob = PowerLawRandomFeatures(v=v_ratio * d, d=d, alpha=alpha, beta=beta, seed=seed)
-        red = prob.reduce("gaussian")
-        f0[k] = prob.F0
-        p0[k] = prob.F0 + prob.initial_risk
+        if spectrum == "equivalent":
+            red = plrf_equivalent(v_ratio * d, d, alpha, beta)
+            f0[k] = 0.5 * red.noise_second_moment
+        else:
+            prob = PowerLawRandomFeatures(v=v_ratio * d, d=d, alpha=alpha, beta=beta, seed=seed)
+            red = prob.reduce("gaussian")
+            f0[k] = prob.F0
+        p0[k] = f0[k] + red.initial_risk
         for i, o in enumerate(opt_list):
             const = None
             for j, s in enumerate(sch_list):
                 if o == "dana" and s != "constant":
                     continue  # DANA's schedules are its own: NaN there
                 kw = dict(n_lr=n_lr, n_wsd=n_wsd, decay_fraction=decay_fraction,
-                          horizon=int(t_max), chunk=chunk, rtol=rtol, alpha=alpha)
+                          horizon=int(t_max), chunk=chunk, rtol=rtol, alpha=alpha,
+                          method=sgd_method if o == "sgd" else None)
                 if s == "wsd" and const is not None:
                     kw["centers"] = const["lr_opt"].values
                 res = optimal_lr_losses(red, o, steps, s, **kw)
@@ -544,16 +569,19 @@ def compute_optimal(
             f = fr["f"].values
             if win.sum() >= 3:
                 fit = fits.fit_power_law(f[win], fr["frontier_loss"].values[win])
+                dfit = fits.fit_power_law(f[win], fr["frontier_d"].values[win])
                 row_s.append((fit.slope, fit.slope_se, fit.intercept, f[win].min(),
-                              f[win].max(), fit.n))
+                              f[win].max(), fit.n, dfit.slope, dfit.slope_se))
             else:
-                row_s.append((np.nan, np.nan, np.nan, np.nan, np.nan, int(win.sum())))
+                row_s.append((np.nan, np.nan, np.nan, np.nan, np.nan, int(win.sum()), np.nan,
+                              np.nan))
         fr_loss.append(row_l)
         fr_d.append(row_d)
         fr_n.append(row_n)
         slopes.append(row_s)
     compute = fr["f"].values
     s_arr = np.asarray(slopes, dtype=float)
+    pred = phase_exponents(alpha, beta)
     dims4 = ("optimizer", "schedule", "d", "steps")
     dimsf = ("optimizer", "schedule", "f")
     dims2 = ("optimizer", "schedule")
@@ -574,6 +602,10 @@ def compute_optimal(
             "fit_lo": (dims2, s_arr[..., 3]),
             "fit_hi": (dims2, s_arr[..., 4]),
             "n_fit": (dims2, s_arr[..., 5].astype(int)),
+            "d_star_slope": (dims2, s_arr[..., 6]),
+            "d_star_slope_se": (dims2, s_arr[..., 7]),
+            "predicted_slope": -pred.eta,
+            "predicted_d_star_slope": pred.xi,
         },
         coords={
             "optimizer": opt_list,
@@ -591,16 +623,22 @@ def compute_optimal(
                               "(least squares in log10-log10)")
     out["slope_se"].attrs.update(long_name="OLS standard error of the slope")
     out["F0"].attrs.update(long_name="capacity floor F0 = sigma_xi^2 / 2")
+    out["d_star_slope"].attrs.update(long_name="fitted exponent xi of frontier_d ~ f^xi "
+                                     "(model sizes are the list ds: a staircase)")
+    out["predicted_slope"].attrs.update(long_name="-eta of SGD's phase (arXiv 2405.15074; "
+                                        "docs/theory/plrf_phases.md)", phase=pred.phase,
+                                        source=pred.source)
     config = dict(alpha=float(alpha), beta=float(beta), ds=d_arr.tolist(), t_min=int(t_min),
                   t_max=int(t_max), per_decade=per_decade, v_ratio=v_ratio, seed=seed,
                   n_lr=n_lr, n_wsd=n_wsd, decay_fraction=decay_fraction,
                   fit_range=None if fit_range is None else list(fit_range),
                   wsd="no warmup; constant peak, then linear decay to 0 over the last "
                       f"{decay_fraction:.0%} of the steps",
-                  batch_size=1)
+                  batch_size=1, spectrum=spectrum, sgd_method=sgd_method)
     out.attrs.update(
         optdyn_version=__version__, kind="theory", alpha=float(alpha), beta=float(beta),
-        config=json.dumps(config), dtype="float64", compute_convention="f = d x samples",
+        phase=pred.phase, config=json.dumps(config), dtype="float64",
+        compute_convention="f = d x samples",
         fit_window="computes where the best d is bracketed by its neighbours in ds"
         if fit_range is None else
         f"[{fit_range[0]:.3g}, {fit_range[1]:.3g}]",
