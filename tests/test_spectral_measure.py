@@ -93,3 +93,18 @@ def test_phase_formulas():
         assert abs(phase_exponents(a1, b1).eta - phase_exponents(a2, b2).eta) < 0.01
     with pytest.raises(ConfigError, match="beta"):
         phase_exponents(0.2, 0.2)
+
+
+def test_compute_optimal_on_the_measure_reports_the_phase_prediction():
+    from optdyn.analysis.scaling import compute_optimal
+
+    r = compute_optimal(1.0, 0.75, [50, 100, 200], t_max=2048, optimizers=["sgd"],
+                        schedules=["constant"], spectrum="equivalent", sgd_method="ode",
+                        n_lr=6)
+    assert r.attrs["phase"] == "II"
+    assert float(r.predicted_slope) == pytest.approx(-2.5 / 3.5)
+    assert np.all(np.isfinite(r.loss.values))
+    assert np.all(np.diff(r.frontier_loss.values[0, 0][np.isfinite(
+        r.frontier_loss.values[0, 0])]) <= 1e-15)
+    with pytest.raises(ConfigError, match="optimizers"):
+        compute_optimal(1.0, 0.75, [50, 100], optimizers=["sign_sgd"], spectrum="equivalent")
