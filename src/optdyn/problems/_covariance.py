@@ -17,7 +17,22 @@ import numpy as np
 from optdyn._core.traps import warn_trap
 from optdyn.problems.base import GaussianRegression
 
-__all__ = ["SpectralCovariance", "digest"]
+__all__ = ["SpectralCovariance", "as_noise_law", "digest"]
+
+
+def as_noise_law(value: Any) -> Any:
+    """A problem's ``noise`` field as a law: None is no noise, a config table is built (its
+    ``law`` key names it), anything else must be a law from :mod:`optdyn.noise`."""
+    from optdyn._core.errors import ConfigError
+    from optdyn.noise import NoiseLaw, NoNoise
+    from optdyn.noise import from_config as noise_from_config
+
+    noise = value if value is not None else NoNoise()
+    if isinstance(noise, dict):
+        noise = noise_from_config(noise)
+    if not isinstance(noise, NoiseLaw):
+        raise ConfigError("noise", f"expected a law from optdyn.noise, got {noise!r}")
+    return noise
 
 
 def digest(*arrays: np.ndarray | None) -> str:

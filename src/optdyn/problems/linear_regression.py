@@ -26,9 +26,7 @@ import numpy as np
 
 from optdyn._core.errors import ConfigError
 from optdyn._core.registry import register
-from optdyn.noise import NoiseLaw, NoNoise
-from optdyn.noise import from_config as noise_from_config
-from optdyn.problems._covariance import SpectralCovariance, digest
+from optdyn.problems._covariance import SpectralCovariance, as_noise_law, digest
 from optdyn.problems.spectra import haar_orthogonal
 from optdyn.problems.targets import VectorBuilder, Zeros
 
@@ -127,12 +125,7 @@ class LinearRegression(SpectralCovariance):
         set_("_start_config", t0.to_config() if isinstance(t0, VectorBuilder) else None)
         set_("theta_star", _as_vector(ts, "theta_star", d, eig, basis, self.seed))
         set_("theta0", _as_vector(t0, "theta0", d, eig, basis, self.seed + 1))
-        noise = self.noise if self.noise is not None else NoNoise()
-        if isinstance(noise, dict):
-            noise = noise_from_config(noise)
-        if not isinstance(noise, NoiseLaw):
-            raise ConfigError("noise", f"expected a law from optdyn.noise, got {noise!r}")
-        set_("noise", noise)
+        set_("noise", as_noise_law(self.noise))
         self._warn_zero_start()
 
     @staticmethod

@@ -32,9 +32,8 @@ import numpy as np
 from optdyn._core.errors import ConfigError
 from optdyn._core.registry import register
 from optdyn._core.spec import remember
-from optdyn.noise import Gaussian, NoiseLaw, NoNoise
-from optdyn.noise import from_config as noise_from_config
-from optdyn.problems._covariance import digest
+from optdyn.noise import Gaussian
+from optdyn.problems._covariance import as_noise_law, digest
 
 __all__ = ["SpectralMeasure", "plrf_equivalent"]
 
@@ -77,12 +76,7 @@ class SpectralMeasure:
         set_("eigenvalues", lam)
         set_("multiplicity", _positive_array("multiplicity", self.multiplicity, lam.size, True))
         set_("energy", _positive_array("energy", self.energy, lam.size, True))
-        noise = self.noise if self.noise is not None else NoNoise()
-        if isinstance(noise, dict):
-            noise = noise_from_config(noise)
-        if not isinstance(noise, NoiseLaw):
-            raise ConfigError("noise", f"expected a law from optdyn.noise, got {noise!r}")
-        set_("noise", noise)
+        set_("noise", as_noise_law(self.noise))
         if not self.multiplicity.sum() >= 0.5:
             raise ConfigError("multiplicity", "the atoms stand for no mode (sum < 1/2)")
 
