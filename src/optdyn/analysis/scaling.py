@@ -163,10 +163,11 @@ def sign_lr_scale(problem: Any) -> float:
     return 4.0 * r0 * c0 / float(np.sum(np.sqrt(np.clip(diag, 0.0, None))))
 
 
-def _sgd_critical(problem: LinearRegression) -> float:
+def _sgd_critical(problem: Any, method: str = "exact") -> float:
+    """SGD's critical constant rate at batch 1 of the theory ``method`` (the law's own)."""
     from optdyn.theory.laws import SGDLaw
 
-    return SGDLaw.exact_critical_lr(problem, SGD(1.0))
+    return SGDLaw.limits(problem, SGD(1.0), method)[1]
 
 
 def _make(kind: str, lr: float, schedule: str, total: int, decay_fraction: float,
@@ -313,7 +314,7 @@ def optimal_lr_losses(
         ref = sign_lr_scale(p)
         lo, hi, cap = ref * 10 ** _SIGN_DECADES[0], ref * 10 ** _SIGN_DECADES[1], math.inf
     else:
-        crit = 2.0 / p.trace if (method == "ode" and optimizer == "sgd") else _sgd_critical(p)
+        crit = _sgd_critical(p, "ode" if (method == "ode" and optimizer == "sgd") else "exact")
         ref, cap = crit, _SGD_CAP * crit
         lo, hi = crit * 10 ** _SGD_DECADES[0], cap
     nt = steps_arr.size
