@@ -25,7 +25,7 @@ def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
 
 
 def test_every_subcommand_is_discovered():
-    assert {"run", "demo", "reproduce", "spectrum", "phases", "sweep",
+    assert {"run", "demo", "reproduce", "spectrum", "phases", "scaling", "sweep",
             "sweep status"} <= set(COMMANDS)
 
 
@@ -49,7 +49,8 @@ def test_help_exits_0_and_every_option_is_explained(command, capsys):
 def test_every_default_is_shown(command):
     parser = COMMANDS[command]
     for action in _options(parser):
-        if action.nargs == 0 or not action.option_strings:  # flags, positionals
+        # flags, positionals and required options have no default to show
+        if action.nargs == 0 or not action.option_strings or action.required:
             continue
         assert "default" in (parser._get_formatter()._expand_help(action) or "").lower(), \
             f"{command}: {action.option_strings[0]} does not say its default"

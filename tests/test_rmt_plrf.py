@@ -138,3 +138,16 @@ def test_sgd_curve_from_the_measure_is_the_mean_over_sketches():
     # measured: at most 7.1% (2.3 standard errors of the 12-sketch mean) at t = 0.6-1.3, where
     # the isolated top eigenvalues, which move from sketch to sketch, carry the risk
     assert np.all(np.abs(got / mean - 1) <= 3 * se / mean + 0.01)
+
+
+def test_fixed_point_below_a_tiny_spectrum():
+    # alpha = 1.5, d = 25600: the lower spectrum sits near d^(-3) ~ 6e-14, so kappa is ~1e-13;
+    # the continuation works in units of d^(-2 alpha) and must still converge 1000x below it
+    sp = PLRFSpectrum(4 * 25600, 25600, 1.5)
+    x = np.array([6e-17, 1e-14, 1e-12])
+    k = sp.kappa(x * (1 + 1e-10j))
+    assert np.all(np.isfinite(k))
+    # below the spectrum kappa(x) tends to kappa(0), the root of S(kappa) = 1
+    assert abs(k[0].real / sp.kappa0 - 1) < 1e-2
+    f = sp.cdf(x)
+    assert f[0] < 1e-4 and np.all(np.diff(f) >= 0)

@@ -68,6 +68,7 @@ import xarray as xr
 from optdyn._core.deprecation import moved_attribute
 from optdyn._core.errors import ConfigError
 from optdyn._core.grid import checkpoint_steps
+from optdyn._core.progress import Progress
 from optdyn._core.spec import to_spec
 from optdyn._version import __version__
 from optdyn.analysis import fits
@@ -462,6 +463,21 @@ def fit_window(fr: xr.Dataset, avail: np.ndarray, ds: np.ndarray,
     return inner & lo_ok & hi_ok & fin
 
 
+def _fit_frontier(loss: np.ndarray, ds: np.ndarray, steps: np.ndarray,
+                  fit_range: tuple[float, float] | None) -> tuple[xr.Dataset, tuple]:
+    """The :func:`frontier` of ``loss[d, step]`` and its fits: (slope, slope_se, intercept,
+    fit_lo, fit_hi, n_fit, d_star_slope, d_star_slope_se), NaN where fewer than 3 computes fit."""
+    fr = frontier(loss, ds, steps)
+    win = fit_window(fr, fr["available"].values, ds, fit_range)
+    f = fr["f"].values
+    if win.sum() < 3:
+        return fr, (np.nan, np.nan, np.nan, np.nan, np.nan, int(win.sum()), np.nan, np.nan)
+    fit = fits.fit_power_law(f[win], fr["frontier_loss"].values[win])
+    dfit = fits.fit_power_law(f[win], fr["frontier_d"].values[win])
+    return fr, (fit.slope, fit.slope_se, fit.intercept, f[win].min(), f[win].max(), fit.n,
+                dfit.slope, dfit.slope_se)
+
+
 # --------------------------------------------------------------------------- whole studies
 def compute_optimal(
     alpha: float,
@@ -483,6 +499,7 @@ def compute_optimal(
     rtol: float = 1e-5,
     spectrum: str = "sampled",
     sgd_method: str | None = None,
+    progress: bool | None = False,
 ) -> xr.Dataset:
     """Compute-optimal curves of PLRF(alpha, beta) for model sizes ``ds``, from the theory.
 
@@ -494,7 +511,8 @@ def compute_optimal(
     ``"equivalent"`` uses its deterministic-equivalent spectral measure
     (:func:`optdyn.problems.plrf_equivalent`, no sampling, d up to 10^5; SGD only, whose method
     is ``sgd_method``, default the exact recursion). Also returned: the fitted exponent of the
-    compute-optimal size d* ~ f^xi (``d_star_slope``, ``d_star_slope_se``) and SGD's predicted
+    compute-optimal size d* ~ f^xi (``d_star_slope``, ``d_star_slope_se``), the slope fitted on
+    the sizes up to each ``d_max`` in ``ds[2:]`` (``slope_by_d_max``: its trend), SGD's predicted
     exponents (``predicted_slope`` = -eta, ``predicted_d_star_slope`` = xi, ``phase``;
     :func:`optdyn.analysis.plrf_phases.phase_exponents`). See the module
     docstring for the formulas and the choices (Paquette et al. arXiv 2405.15074; Kim, Song, Yun
@@ -532,54 +550,53 @@ def compute_optimal(
     edge = np.zeros(shape, np.int8)
     f0 = np.zeros(d_arr.size)
     p0 = np.zeros(d_arr.size)
-    for k, d in enumerate(d_arr.tolist()):
-        if spectrum == "equivalent":
-            red = plrf_equivalent(v_ratio * d, d, alpha, beta)
-            f0[k] = 0.5 * red.noise_second_moment
-        else:
-            prob = PowerLawRandomFeatures(v=v_ratio * d, d=d, alpha=alpha, beta=beta, seed=seed)
-            red = prob.reduce("gaussian")
-            f0[k] = prob.F0
-        p0[k] = f0[k] + red.initial_risk
-        for i, o in enumerate(opt_list):
-            const = None
-            for j, s in enumerate(sch_list):
-                if o == "dana" and s != "constant":
-                    continue  # DANA's schedules are its own: NaN there
-                kw = dict(n_lr=n_lr, n_wsd=n_wsd, decay_fraction=decay_fraction,
-                          horizon=int(t_max), chunk=chunk, rtol=rtol, alpha=alpha,
-                          method=sgd_method if o == "sgd" else None)
-                if s == "wsd" and const is not None:
-                    kw["centers"] = const["lr_opt"].values
-                res = optimal_lr_losses(red, o, steps, s, **kw)
-                if s == "constant":
-                    const = res
-                loss[i, j, k] = res["loss"].values
-                lr_opt[i, j, k] = res["lr_opt"].values
-                edge[i, j, k] = res["lr_edge"].values
+    with Progress("scaling", progress, unit="model sizes") as bar:
+        task = bar.task(f"alpha = {alpha:g}, beta = {beta:g}", d_arr.size)
+        for k, d in enumerate(d_arr.tolist()):
+            if spectrum == "equivalent":
+                red = plrf_equivalent(v_ratio * d, d, alpha, beta)
+                f0[k] = 0.5 * red.noise_second_moment
+            else:
+                prob = PowerLawRandomFeatures(v=v_ratio * d, d=d, alpha=alpha, beta=beta,
+                                              seed=seed)
+                red = prob.reduce("gaussian")
+                f0[k] = prob.F0
+            p0[k] = f0[k] + red.initial_risk
+            for i, o in enumerate(opt_list):
+                const = None
+                for j, s in enumerate(sch_list):
+                    if o == "dana" and s != "constant":
+                        continue  # DANA's schedules are its own: NaN there
+                    kw = dict(n_lr=n_lr, n_wsd=n_wsd, decay_fraction=decay_fraction,
+                              horizon=int(t_max), chunk=chunk, rtol=rtol, alpha=alpha,
+                              method=sgd_method if o == "sgd" else None)
+                    if s == "wsd" and const is not None:
+                        kw["centers"] = const["lr_opt"].values
+                    res = optimal_lr_losses(red, o, steps, s, **kw)
+                    if s == "constant":
+                        const = res
+                    loss[i, j, k] = res["loss"].values
+                    lr_opt[i, j, k] = res["lr_opt"].values
+                    edge[i, j, k] = res["lr_edge"].values
+            bar.update(task, k + 1)
 
-    fr_loss, fr_d, fr_n, slopes = [], [], [], []
+    fr_loss, fr_d, fr_n, slopes, trend = [], [], [], [], []
+    n_trend = max(0, d_arr.size - 2)  # d_max = ds[2:], every prefix of >= 3 sizes
     for i in range(len(opt_list)):
-        row_l, row_d, row_n, row_s = [], [], [], []
+        row_l, row_d, row_n, row_s, row_t = [], [], [], [], []
         for j in range(len(sch_list)):
-            fr = frontier(loss[i, j], d_arr, steps)
+            fr, fit_row = _fit_frontier(loss[i, j], d_arr, steps, fit_range)
             row_l.append(fr["frontier_loss"].values)
             row_d.append(fr["frontier_d"].values)
             row_n.append(fr["n_models"].values)
-            win = fit_window(fr, fr["available"].values, d_arr, fit_range)
-            f = fr["f"].values
-            if win.sum() >= 3:
-                fit = fits.fit_power_law(f[win], fr["frontier_loss"].values[win])
-                dfit = fits.fit_power_law(f[win], fr["frontier_d"].values[win])
-                row_s.append((fit.slope, fit.slope_se, fit.intercept, f[win].min(),
-                              f[win].max(), fit.n, dfit.slope, dfit.slope_se))
-            else:
-                row_s.append((np.nan, np.nan, np.nan, np.nan, np.nan, int(win.sum()), np.nan,
-                              np.nan))
+            row_s.append(fit_row)
+            row_t.append([_fit_frontier(loss[i, j, :m], d_arr[:m], steps, fit_range)[1][:2]
+                          for m in range(3, d_arr.size + 1)])
         fr_loss.append(row_l)
         fr_d.append(row_d)
         fr_n.append(row_n)
         slopes.append(row_s)
+        trend.append(row_t)
     compute = fr["f"].values
     s_arr = np.asarray(slopes, dtype=float)
     pred = phase_exponents(alpha, beta)
@@ -607,6 +624,12 @@ def compute_optimal(
             "d_star_slope_se": (dims2, s_arr[..., 7]),
             "predicted_slope": -pred.eta,
             "predicted_d_star_slope": pred.xi,
+            "slope_by_d_max": (("optimizer", "schedule", "d_max"),
+                               np.asarray(trend, dtype=float).reshape(
+                                   len(opt_list), len(sch_list), n_trend, 2)[..., 0]),
+            "slope_se_by_d_max": (("optimizer", "schedule", "d_max"),
+                                  np.asarray(trend, dtype=float).reshape(
+                                      len(opt_list), len(sch_list), n_trend, 2)[..., 1]),
         },
         coords={
             "optimizer": opt_list,
@@ -615,6 +638,7 @@ def compute_optimal(
             "steps": steps,
             "samples": ("steps", steps),
             "f": compute,
+            "d_max": d_arr[2:],
             "method": ("optimizer", [_METHOD[o] for o in opt_list]),
         },
     )
@@ -626,6 +650,8 @@ def compute_optimal(
     out["F0"].attrs.update(long_name="capacity floor F0 = sigma_xi^2 / 2")
     out["d_star_slope"].attrs.update(long_name="fitted exponent xi of frontier_d ~ f^xi "
                                      "(model sizes are the list ds: a staircase)")
+    out["slope_by_d_max"].attrs.update(long_name="the slope fitted on the sizes ds <= d_max "
+                                       "only: its trend as the largest model grows")
     out["predicted_slope"].attrs.update(long_name="-eta of SGD's phase (arXiv 2405.15074; "
                                         "docs/theory/plrf_phases.md)", phase=pred.phase,
                                         source=pred.source)

@@ -1,7 +1,8 @@
 """The ``optdyn`` command line: ``optdyn run EXPERIMENT.toml``, ``optdyn demo``,
 ``optdyn reproduce NAME`` (``--list`` for the names), ``optdyn spectrum ACT N0 N1 M``
 (conjugate-kernel spectra, see :mod:`optdyn.cli.spectrum`), ``optdyn phases`` (the SignSGD/SignSVD
-phase diagram, see :mod:`optdyn.cli.phases`), ``optdyn sweep STUDY.toml`` (a study's grid, see
+phase diagram, see :mod:`optdyn.cli.phases`), ``optdyn scaling`` (compute-optimal exponents on
+PLRF, see :mod:`optdyn.cli.scaling`), ``optdyn sweep STUDY.toml`` (a study's grid, see
 :mod:`optdyn.cli.sweep`), ``optdyn explore`` (the live explorer, see
 :mod:`optdyn.cli.explore`), ``optdyn cache``, ``--version``.
 
@@ -148,6 +149,9 @@ def build_parser() -> Parser:
     from optdyn.cli import phases as phases_cli
 
     phases_cli.add_parser(sub).set_defaults(handler=phases_cli.main)
+    from optdyn.cli import scaling as scaling_cli
+
+    scaling_cli.add_parser(sub).set_defaults(handler=scaling_cli.main)
     from optdyn.cli import sweep as sweep_cli
 
     sweep_cli.add_parser(sub).set_defaults(handler=sweep_cli.main)

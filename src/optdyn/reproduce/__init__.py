@@ -26,6 +26,7 @@ _MODULES = (
     "optdyn.reproduce.clipping",
     "optdyn.reproduce.signsgd",
     "optdyn.reproduce.plrf",
+    "optdyn.reproduce.plrf_phases",
     "optdyn.reproduce.muon",
     "optdyn.reproduce.muon_practical",
     "optdyn.reproduce.muon_phases_sim",

@@ -133,20 +133,25 @@ class PLRFSpectrum:
         if np.any(z.imag <= 0):
             raise ConfigError("z", "needs Im z > 0 (boundary values: x (1 + 1e-10 i))")
 
+        # solved for kappa / c with c = d^(-2 alpha), the scale of the spectrum's lower part: the
+        # continuation's Jacobian steps are relative with an absolute floor of 1e-14, which a
+        # kappa of 1e-13 (alpha = 1.5, d = 25600) would not survive unscaled
+        c = float(self.d) ** (-2.0 * self.alpha)
+
         def residual(u: np.ndarray, zz: np.ndarray) -> np.ndarray:
-            k = u[0]
-            return (k * (1.0 - self._s(k)) + zz)[None, :]
+            k = c * u[0]
+            return (u[0] * (1.0 - self._s(k)) + zz / c)[None, :]
 
         def valid(u: np.ndarray, zz: np.ndarray) -> np.ndarray:
-            g = u[0] / (-zz)  # u = 1 + delta, Im delta >= 0 on the physical branch
+            g = c * u[0] / (-zz)  # u = 1 + delta, Im delta >= 0 on the physical branch
             return g.imag >= -1e-9 * np.abs(g)
 
         etas = eta_ladder(2.0 * float(self.lam[0]), ratio=4.0, low=1e-6)
-        k, ok = newton_continuation(residual, z, lambda zz: (-zz)[None, :], etas, valid)
+        k, ok = newton_continuation(residual, z, lambda zz: (-zz / c)[None, :], etas, valid)
         if not np.all(ok):
             bad = z[~ok][:3]
             raise RuntimeError(f"the PLRF fixed point did not converge at z = {bad}")
-        return k[0]
+        return c * k[0]
 
     # ------------------------------------------------------------------ the spectrum
     def cdf(self, x: Any) -> np.ndarray:
