@@ -463,19 +463,47 @@ def fit_window(fr: xr.Dataset, avail: np.ndarray, ds: np.ndarray,
     return inner & lo_ok & hi_ok & fin
 
 
+def _lr_on_frontier(fr: xr.Dataset, lr: np.ndarray, ds: np.ndarray, steps: np.ndarray
+                    ) -> np.ndarray:
+    """The best rate at each compute of a :func:`frontier`: ``lr[d*, f / d*]``, interpolated
+    linearly in log steps and log lr (NaN off the frontier)."""
+    out = np.full(fr.sizes["f"], np.nan)
+    for k, (f, dd) in enumerate(zip(fr["f"].values, fr["frontier_d"].values, strict=True)):
+        if not np.isfinite(dd):
+            continue
+        row = lr[int(np.searchsorted(ds, dd))]
+        ok = np.isfinite(row) & (row > 0)
+        if ok.sum() >= 2:
+            out[k] = np.exp(np.interp(math.log(f / dd), np.log(steps[ok].astype(float)),
+                                      np.log(row[ok])))
+    return out
+
+
 def _fit_frontier(loss: np.ndarray, ds: np.ndarray, steps: np.ndarray,
-                  fit_range: tuple[float, float] | None) -> tuple[xr.Dataset, tuple]:
+                  fit_range: tuple[float, float] | None, lr: np.ndarray | None = None
+                  ) -> tuple[xr.Dataset, tuple]:
     """The :func:`frontier` of ``loss[d, step]`` and its fits: (slope, slope_se, intercept,
-    fit_lo, fit_hi, n_fit, d_star_slope, d_star_slope_se), NaN where fewer than 3 computes fit."""
+    fit_lo, fit_hi, n_fit, d_star_slope, d_star_slope_se, lr_slope, lr_slope_se), NaN where
+    fewer than 3 computes fit; with ``lr[d, step]`` (the best rates) the frontier also carries
+    ``lr_frontier`` and its exponent lr* ~ f^lr_slope is fitted on the same window."""
     fr = frontier(loss, ds, steps)
+    lr_f = None if lr is None else _lr_on_frontier(fr, lr, ds, steps)
+    if lr_f is not None:
+        fr["lr_frontier"] = ("f", lr_f)
     win = fit_window(fr, fr["available"].values, ds, fit_range)
     f = fr["f"].values
     if win.sum() < 3:
-        return fr, (np.nan, np.nan, np.nan, np.nan, np.nan, int(win.sum()), np.nan, np.nan)
+        return fr, (np.nan, np.nan, np.nan, np.nan, np.nan, int(win.sum()), np.nan, np.nan,
+                    np.nan, np.nan)
     fit = fits.fit_power_law(f[win], fr["frontier_loss"].values[win])
     dfit = fits.fit_power_law(f[win], fr["frontier_d"].values[win])
+    lr_fit = (np.nan, np.nan)
+    if lr_f is not None and np.isfinite(lr_f[win]).sum() >= 3:
+        ok = win & np.isfinite(lr_f)
+        lfit = fits.fit_power_law(f[ok], lr_f[ok])
+        lr_fit = (lfit.slope, lfit.slope_se)
     return fr, (fit.slope, fit.slope_se, fit.intercept, f[win].min(), f[win].max(), fit.n,
-                dfit.slope, dfit.slope_se)
+                dfit.slope, dfit.slope_se, *lr_fit)
 
 
 # --------------------------------------------------------------------------- whole studies
@@ -512,7 +540,8 @@ def compute_optimal(
     (:func:`optdyn.problems.plrf_equivalent`, no sampling, d up to 10^5; SGD only, whose method
     is ``sgd_method``, default the exact recursion). Also returned: the fitted exponent of the
     compute-optimal size d* ~ f^xi (``d_star_slope``, ``d_star_slope_se``), the slope fitted on
-    the sizes up to each ``d_max`` in ``ds[2:]`` (``slope_by_d_max``: its trend), SGD's predicted
+    the sizes up to each ``d_max`` in ``ds[2:]`` (``slope_by_d_max``: its trend), the best rate
+    along the frontier and its exponent (``lr_frontier``, ``lr_slope``), SGD's predicted
     exponents (``predicted_slope`` = -eta, ``predicted_d_star_slope`` = xi, ``phase``;
     :func:`optdyn.analysis.plrf_phases.phase_exponents`). See the module
     docstring for the formulas and the choices (Paquette et al. arXiv 2405.15074; Kim, Song, Yun
@@ -580,12 +609,13 @@ def compute_optimal(
                     edge[i, j, k] = res["lr_edge"].values
             bar.update(task, k + 1)
 
-    fr_loss, fr_d, fr_n, slopes, trend = [], [], [], [], []
+    fr_loss, fr_d, fr_n, fr_lr, slopes, trend = [], [], [], [], [], []
     n_trend = max(0, d_arr.size - 2)  # d_max = ds[2:], every prefix of >= 3 sizes
     for i in range(len(opt_list)):
-        row_l, row_d, row_n, row_s, row_t = [], [], [], [], []
+        row_l, row_d, row_n, row_lr, row_s, row_t = [], [], [], [], [], []
         for j in range(len(sch_list)):
-            fr, fit_row = _fit_frontier(loss[i, j], d_arr, steps, fit_range)
+            fr, fit_row = _fit_frontier(loss[i, j], d_arr, steps, fit_range, lr_opt[i, j])
+            row_lr.append(fr["lr_frontier"].values)
             row_l.append(fr["frontier_loss"].values)
             row_d.append(fr["frontier_d"].values)
             row_n.append(fr["n_models"].values)
@@ -595,6 +625,7 @@ def compute_optimal(
         fr_loss.append(row_l)
         fr_d.append(row_d)
         fr_n.append(row_n)
+        fr_lr.append(row_lr)
         slopes.append(row_s)
         trend.append(row_t)
     compute = fr["f"].values
@@ -614,6 +645,7 @@ def compute_optimal(
             "frontier_loss": (dimsf, np.asarray(fr_loss)),
             "frontier_d": (dimsf, np.asarray(fr_d)),
             "n_models": (dimsf, np.asarray(fr_n)),
+            "lr_frontier": (dimsf, np.asarray(fr_lr)),
             "slope": (dims2, s_arr[..., 0]),
             "slope_se": (dims2, s_arr[..., 1]),
             "intercept": (dims2, s_arr[..., 2]),
@@ -622,6 +654,8 @@ def compute_optimal(
             "n_fit": (dims2, s_arr[..., 5].astype(int)),
             "d_star_slope": (dims2, s_arr[..., 6]),
             "d_star_slope_se": (dims2, s_arr[..., 7]),
+            "lr_slope": (dims2, s_arr[..., 8]),
+            "lr_slope_se": (dims2, s_arr[..., 9]),
             "predicted_slope": -pred.eta,
             "predicted_d_star_slope": pred.xi,
             "slope_by_d_max": (("optimizer", "schedule", "d_max"),
@@ -648,6 +682,9 @@ def compute_optimal(
                               "(least squares in log10-log10)")
     out["slope_se"].attrs.update(long_name="OLS standard error of the slope")
     out["F0"].attrs.update(long_name="capacity floor F0 = sigma_xi^2 / 2")
+    out["lr_frontier"].attrs.update(long_name="best (peak) per-step rate at the "
+                                    "compute-optimal size, lr_opt[d*, f / d*]")
+    out["lr_slope"].attrs.update(long_name="fitted exponent of lr_frontier ~ f^lr_slope")
     out["d_star_slope"].attrs.update(long_name="fitted exponent xi of frontier_d ~ f^xi "
                                      "(model sizes are the list ds: a staircase)")
     out["slope_by_d_max"].attrs.update(long_name="the slope fitted on the sizes ds <= d_max "

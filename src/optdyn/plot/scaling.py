@@ -16,7 +16,7 @@ from matplotlib.colors import TwoSlopeNorm
 from optdyn.analysis.plrf_phases import phase_exponents
 from optdyn.plot import style
 
-__all__ = ["frontier_panel", "slope_trend", "phase_plane"]
+__all__ = ["frontier_panel", "slope_trend", "phase_plane", "claims_figure"]
 
 _IV_SPLIT = 1.0 - 1.0 / math.sqrt(2.0)
 
@@ -115,3 +115,60 @@ def phase_plane(study: xr.Dataset, ax: Any = None, schedule: str = "constant",
            ylabel=r"$\beta$ ($b_j = j^{-\beta}$)")
     ax.legend(frameon=False, fontsize=7, loc="lower right")
     return ax
+
+
+def claims_figure(claims: xr.Dataset) -> Any:
+    """Three panels of :func:`optdyn.analysis.signsgd_claims.signsgd_claims`: signSGD's minus
+    SGD's slope per point (noise-limited phases filled), the best-rate exponents of both, and
+    what WSD adds to each; bars are 2 combined standard errors, a cross marks a failed claim."""
+    n = claims.sizes["point"]
+    labels = [f"{str(p)}\n({a:g}, {b:g})" for p, a, b in
+              zip(claims["phase"].values, claims["alpha"].values, claims["beta"].values,
+                  strict=True)]
+    x = np.arange(n)
+    fig, axs = plt.subplots(1, 3, figsize=(16, 4.8), constrained_layout=True)
+    k = float(claims.attrs.get("k", 2.0))
+    blue, orange = style.PALETTE[0], style.PALETTE[1]
+
+    ax = axs[0]
+    noisy = claims["noise_limited"].values
+    ax.errorbar(x, claims["slope_diff"].values, yerr=k * claims["slope_diff_se"].values,
+                fmt="none", ecolor="0.4", capsize=3)
+    ax.scatter(x[noisy], claims["slope_diff"].values[noisy], s=70, c=blue, edgecolors="k",
+               zorder=5, label="noise-limited phase (claim: steeper)")
+    ax.scatter(x[~noisy], claims["slope_diff"].values[~noisy], s=70, c="w", edgecolors=blue,
+               zorder=5, label="other phase (claim: comparable)")
+    bad = claims["slope_claim_holds"].values == 0
+    ax.scatter(x[bad], claims["slope_diff"].values[bad], s=160, marker="x", c="k", zorder=6,
+               label="claim fails here")
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set(ylabel="signSGD minus SGD compute-optimal slope", title="1. slope (constant lr)")
+
+    ax = axs[1]
+    ax.errorbar(x - 0.1, claims["lr_slope_sgd"].values, fmt="o", color=orange, label="SGD")
+    ax.errorbar(x + 0.1, claims["lr_slope_sign"].values, fmt="s", color=blue, label="signSGD")
+    bad = claims["lr_claim_holds"].values == 0
+    ax.scatter(x[bad], claims["lr_slope_sign"].values[bad], s=160, marker="x", c="k",
+               zorder=6, label="claim fails here")
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set(ylabel=r"exponent $e$ of the best rate, lr$^* \sim f^{e}$",
+           title="2. best learning rate along the frontier")
+
+    ax = axs[2]
+    for i, (o, c, m, dx) in enumerate((("sgd", orange, "o", -0.1),
+                                       ("sign_sgd", blue, "s", 0.1))):
+        g = claims["wsd_gain"].values[i]
+        ax.errorbar(x + dx, g, yerr=k * claims["wsd_gain_se"].values[i], fmt=m, color=c,
+                    capsize=3, label="SGD" if o == "sgd" else "signSGD")
+        bad = claims["wsd_claim_holds"].values[i] == 0
+        ax.scatter(x[bad] + dx, g[bad], s=160, marker="x", c="k", zorder=6)
+    app = claims["wsd_applies"].values
+    for xi in x[app]:
+        ax.axvspan(xi - 0.4, xi + 0.4, color="0.9", zorder=0)
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set(ylabel="WSD minus constant-lr slope",
+           title=r"3. WSD (shaded: $\alpha > 1/2$, $2\beta < 1$, claim: below 0)")
+    for ax in axs:
+        ax.set_xticks(x, labels, fontsize=8)
+        ax.legend(frameon=False, fontsize=7)
+    return fig
