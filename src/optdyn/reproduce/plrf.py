@@ -31,6 +31,7 @@ from optdyn.analysis.scaling import fit_window, frontier, scaling_laws  # noqa: 
 from optdyn.optimizers import SGD, SignSGD  # noqa: E402
 from optdyn.plot import style  # noqa: E402
 from optdyn.plot.curves import save_figure  # noqa: E402
+from optdyn.plot.scaling import frontier_panel  # noqa: E402
 from optdyn.problems.plrf import PowerLawRandomFeatures  # noqa: E402
 from optdyn.reproduce import figure, single_threaded_blas, write_caption  # noqa: E402
 
@@ -98,24 +99,8 @@ def _curves_figure(study: xr.Dataset, pt: int, out: Path) -> Path:
     fig, axs = plt.subplots(2, 3, figsize=(15, 8.2), constrained_layout=True)
     for i, o in enumerate(s["optimizer"].values):
         for j, sch in enumerate(s["schedule"].values):
-            ax = axs[i, j]
-            x = s.sel(optimizer=o, schedule=sch)
-            for k, d in enumerate(x["d"].values):
-                ax.plot(d * x["steps"].values, x["loss"].sel(d=d).values, lw=1.2,
-                        label=f"$d = {d}$", **style.series(k))
-            f = x["f"].values
-            ax.plot(f, x["frontier_loss"].values, "k--", lw=1.4, label="frontier")
-            lo, hi = float(x["fit_lo"]), float(x["fit_hi"])
-            if math.isfinite(lo):
-                ff = np.logspace(math.log10(lo), math.log10(hi), 20)
-                ax.plot(ff, 10 ** float(x["intercept"]) * ff ** float(x["slope"]),
-                        color="0.4", lw=2.2, alpha=0.6,
-                        label=rf"fit: slope {float(x['slope']):.3f} $\pm$ "
-                              f"{float(x['slope_se']):.3f}")
-            ax.set(xscale="log", yscale="log", xlabel=r"compute $f = d \times \mathrm{samples}$",
-                   ylabel="loss $P = R + F_0$ at the best lr",
-                   title=f"{OPT_LABEL[o]}, {SCH_LABEL[sch]}")
-            ax.legend(frameon=False, fontsize=7)
+            frontier_panel(s.sel(optimizer=o, schedule=sch), axs[i, j],
+                           title=f"{OPT_LABEL[o]}, {SCH_LABEL[sch]}")
     ax = axs[0, 2]
     blue, orange = style.PALETTE[0], style.PALETTE[1]
     styles = {("sign_sgd", "constant"): (blue, "-"), ("sign_sgd", "wsd"): (blue, "--"),
