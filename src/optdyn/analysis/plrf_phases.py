@@ -16,9 +16,10 @@ from typing import NamedTuple
 
 from optdyn._core.errors import ConfigError
 
-__all__ = ["PhaseExponents", "phase_exponents"]
+__all__ = ["IV_SPLIT", "PhaseExponents", "phase_exponents"]
 
-_IV_SPLIT = 1.0 - 1.0 / math.sqrt(2.0)  # alpha where IVa meets IVb
+#: alpha = 1 - 1/sqrt(2), where phase IVa meets IVb (2 beta > 1)
+IV_SPLIT = 1.0 - 1.0 / math.sqrt(2.0)
 
 
 class PhaseExponents(NamedTuple):
@@ -65,7 +66,7 @@ def phase_exponents(alpha: float, beta: float) -> PhaseExponents:
     if a < 0.25:
         den = a * (3 - 2 * b) + 2 * b - 1
         return PhaseExponents("Ic", s / (2 * den), a * s / den, "derived")
-    if a < _IV_SPLIT:
+    if a < IV_SPLIT:
         den = 2 * b * (1 - a) - a
         return PhaseExponents("IVa", (b - a) / den, s * (1 - 2 * a) / (2 * den), "derived")
     return PhaseExponents("IVb", 0.5, a, "derived")

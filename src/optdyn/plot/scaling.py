@@ -13,12 +13,10 @@ import numpy as np
 import xarray as xr
 from matplotlib.colors import TwoSlopeNorm
 
-from optdyn.analysis.plrf_phases import phase_exponents
+from optdyn.analysis.plrf_phases import IV_SPLIT, phase_exponents
 from optdyn.plot import style
 
 __all__ = ["frontier_panel", "slope_trend", "phase_plane", "claims_figure"]
-
-_IV_SPLIT = 1.0 - 1.0 / math.sqrt(2.0)
 
 def frontier_panel(x: xr.Dataset, ax: Any = None, title: str | None = None) -> Any:
     """One (optimizer, schedule) of :func:`optdyn.analysis.scaling.compute_optimal`: the loss
@@ -97,7 +95,7 @@ def phase_plane(study: xr.Dataset, ax: Any = None, schedule: str = "constant",
     ax.plot([0.0, a_hi], [0.5, 0.5], "k-", lw=0.9)
     ax.plot([0.5, 0.5], [0.0, b_hi], "k-", lw=0.9)
     ax.plot([0.5, b_hi], [0.5, b_hi], "k-", lw=0.9)
-    for a_split in (0.25, _IV_SPLIT):
+    for a_split in (0.25, IV_SPLIT):
         ax.plot([a_split, a_split], [0.5, b_hi], "k:", lw=0.9)
     for name, (xa, ya) in {"Ia": (1.1, 0.22), "Ib": (0.33, 0.38), "Ic": (0.06, 1.35),
                            "II": (1.25, 0.85), "III": (0.65, 1.35), "IVa": (0.255, 1.5),
