@@ -137,7 +137,7 @@ class MatrixSignSGDLaw(_SignTemplate):
     regime = ("SignSGD linear response (docs/theory/muon.md section 2.3): every coordinate "
               "noise-dominated, "
               "|corr(x_i, e_k)| sqrt(B) << 1; accurate late in training or when label noise "
-              "dominates; use method='mean-field' (erf/arcsin drift) otherwise")
+              "dominates; use method='mean-field' (the exact sign law) otherwise")
 
     @classmethod
     def gain(cls, problem: Any, opt: Any) -> float:

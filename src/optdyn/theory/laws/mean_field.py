@@ -1,10 +1,11 @@
 """The mean-field recursions of matrix optimizers as a law of the driver (``method="mean-field"``).
 
-The recursions themselves (SignSGD's deterministic arcsin/erf recursion and the Monte Carlo
-recursion through any memoryless optimizer's own update, arXiv 2605.09552; derivation in
-``docs/theory/muon.md``) live in :mod:`optdyn.theory.mean_field`; this law names what they cover
-(SGD with momentum 0, SignSGD, SignSVD, Muon with beta = 0 on MatrixRegression), their options
-(``drift`` in auto / erf / mc, ``n_mc`` draws per step, ``seed``) and their regimes.
+The recursions themselves (SignSGD's deterministic recursion, with the exact sign law of a batch or
+the erf approximation, and the Monte Carlo recursion through any memoryless optimizer's own
+update, arXiv 2605.09552; derivation in ``docs/theory/muon.md``) live in
+:mod:`optdyn.theory.mean_field`; this law names what they cover (SGD with momentum 0, SignSGD,
+SignSVD, Muon with beta = 0 on MatrixRegression), their options (``drift`` in auto / exact / erf /
+mc, ``n_mc`` draws per step, ``seed``) and their regimes.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class MeanFieldLaw(Law):
     @classmethod
     def regime_for(cls, opt: Any, options: dict[str, Any]) -> dict[str, str]:
         kind = mean_field.kind_of(opt, options.get("drift", "auto"))
-        if kind not in ("erf", "mc"):
+        if kind not in ("exact", "erf", "mc"):
             return {}
         return {kind: mean_field.regime(kind)}
 
