@@ -4,8 +4,8 @@ The recursions themselves (SignSGD's deterministic recursion, with the exact sig
 the erf approximation, and the Monte Carlo recursion through any memoryless optimizer's own
 update, arXiv 2605.09552; derivation in ``docs/theory/muon.md``) live in
 :mod:`optdyn.theory.mean_field`; this law names what they cover (SGD with momentum 0, SignSGD,
-SignSVD, Muon with beta = 0 on MatrixRegression), their options (``drift`` in auto / exact / erf /
-mc, ``n_mc`` draws per step, ``seed``) and their regimes.
+SignSVD, Muon with its momentum buffer on MatrixRegression), their options (``drift`` in auto /
+exact / erf / mc, ``n_mc`` draws per step, ``seed``) and their regimes.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __all__ = ["MeanFieldLaw"]
 
 
 class MeanFieldLaw(Law):
-    """Mean-field recursions of memoryless matrix optimizers (see the module docstring)."""
+    """Mean-field recursions of matrix optimizers (see the module docstring)."""
 
     name = "mean_field"
     optimizer_type = SignSGD
