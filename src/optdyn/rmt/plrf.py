@@ -153,22 +153,58 @@ class PLRFSpectrum:
             raise RuntimeError(f"the PLRF fixed point did not converge at z = {bad}")
         return c * k[0]
 
+    def _kappa_from(self, z: np.ndarray, start: np.ndarray, iters: int = 12) -> np.ndarray:
+        """kappa(z) by Newton from a nearby solution ``start`` (the analytic derivative of
+        kappa (1 - S(kappa)) + z), where the warm start converges to the physical root; the
+        points where it does not (no convergence, or Im(kappa / -z) <= 0) fall back to the
+        continuation of :meth:`kappa`."""
+        k = np.array(start, dtype=complex)
+        lam = self.lam[:, None]
+        conv = np.zeros(z.shape, bool)
+        for _ in range(iters):
+            r = lam / (lam + k[None, :])
+            sk = self._sum(r) / self.d
+            dsk = -self._sum(r / (lam + k[None, :])) / self.d
+            with np.errstate(all="ignore"):
+                step = (k * (1.0 - sk) + z) / (1.0 - sk - k * dsk)
+            step = np.where(np.isfinite(step), step, np.inf)
+            k = k - np.where(conv, 0.0, step)
+            conv |= np.abs(step) <= 1e-12 * np.abs(k)
+            if np.all(conv):
+                break
+        # strictly Im(kappa / -z) > 0: a warm start can land on a real root of the wrong sheet
+        # (Im g ~ -eta |g|, one eigenvalue miscounted), which the continuation's tolerance passes
+        g = k / (-z)
+        ok = conv & np.isfinite(k) & (g.imag > 0)
+        if not np.all(ok):
+            k[~ok] = self.kappa(z[~ok])
+        return k
+
     # ------------------------------------------------------------------ the spectrum
-    def cdf(self, x: Any) -> np.ndarray:
+    def cdf(self, x: Any, start: np.ndarray | None = None) -> np.ndarray:
         """F(x): the fraction of K_f's d eigenvalues at or below x (x > 0)."""
+        return self._cdf_kappa(x, start)[0]
+
+    def _cdf_kappa(self, x: Any, start: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """F(x) and kappa at z = x (1 + i eta); ``start``: kappa at nearby points (x's shape) for
+        a warm-started Newton (:meth:`_kappa_from`) instead of the continuation in Im z."""
         x = np.asarray(x, dtype=float)
         flat = x.ravel()
         out = np.zeros(flat.shape)
+        kap = np.full(flat.shape, np.nan, complex)
         pos = flat > 0
         if np.any(pos):
             z = flat[pos] * (1.0 + 1j * _REL_ETA)
-            k = self.kappa(z)
+            k = (self.kappa(z) if start is None
+                 else self._kappa_from(z, np.asarray(start, complex).ravel()[pos]))
             u = k / (-z)
             big_l = (self._sum(np.log((self.lam[:, None] + k[None, :]) / u[None, :]))
                      + self.d * (np.log(u) - (u - 1.0) / u))
             count = -big_l.imag / np.pi - (self.v - self.d) * (1.0 - math.atan(_REL_ETA) / np.pi)
             out[pos] = np.clip(count / self.d, 0.0, 1.0)
-        return out.reshape(x.shape)
+            kap[pos] = k
+        return out.reshape(x.shape), kap.reshape(x.shape)
 
     def bounds(self) -> tuple[float, float]:
         """An interval (lo, hi) that holds the spectrum: F(lo) < 1/(2d) and F(hi) = 1."""
@@ -264,8 +300,11 @@ class PLRFSpectrum:
         order = np.argsort(-g)  # from theta = pi down to 0
         th, wt = 0.5 * np.pi * (g[order] + 1.0), 0.5 * np.pi * w[order]
         acc = np.zeros(x.shape, complex)
+        z_prev, fp = -x.astype(complex), parts(k)[0]
         for t, wi in zip(th, wt, strict=True):
             z = x * np.exp(1j * t)
+            k = k - (z - z_prev) / fp  # predictor along the circle: dkappa = -dz / fp
+            z_prev = z
             for _ in range(50):
                 fp, s = parts(k)
                 step = (k * (1.0 - s) + z) / fp
@@ -312,15 +351,23 @@ class PLRFSpectrum:
         lo, hi = self.bounds()
         n = math.ceil(math.log(hi / lo) / math.log(ratio))
         edges = lo * ratio ** np.arange(n + 1, dtype=float)
-        f = np.maximum.accumulate(self.cdf(edges))
+        # the continuation in Im z at every 4th edge, the others warm-started from their left
+        # neighbour on that coarse grid
+        coarse = np.unique(np.concatenate([np.arange(0, n + 1, 4), [n]]))
+        kc = self._cdf_kappa(edges[coarse])[1]
+        near = coarse[np.searchsorted(coarse, np.arange(n + 1), side="right") - 1]
+        f, kap = self._cdf_kappa(edges, start=kc[np.searchsorted(coarse, near)])
+        f = np.maximum.accumulate(f)
         count = self.d * np.diff(f)
         keep = count > 1e-6  # below: the smearing d eta / pi of the count, not an eigenvalue
         a, b = edges[:-1][keep], edges[1:][keep]
         target = 0.5 * (f[:-1] + f[1:])[keep]
         la, lb = np.log(a), np.log(b)
-        for _ in range(bisections):
+        k = kap[:-1][keep]
+        for _ in range(bisections):  # each F warm-started from the previous midpoint's kappa
             mid = 0.5 * (la + lb)
-            below = self.cdf(np.exp(mid)) < target
+            fm, k = self._cdf_kappa(np.exp(mid), start=k)
+            below = fm < target
             la, lb = np.where(below, mid, la), np.where(below, lb, mid)
         mu = np.exp(0.5 * (la + lb))
         cuts = np.concatenate([[0.0], b[:-1], [np.inf]])
