@@ -265,27 +265,38 @@ def _erf_step(a: dict, m_t: jax.Array, phi: jax.Array, g: jax.Array, b: int, mdi
     return m_t - g * es_t, _relax(phi, r, v_j, g)
 
 
-def _exact_step(a: dict, m_t: jax.Array, phi: jax.Array, g: jax.Array, b: int):
+def _exact_step(a: dict, m_t: jax.Array, phi: jax.Array, g: jax.Array, b: int,
+                axis: bool = False):
     """One step of the SignSGD mean-field recursion with the exact sign law of a batch
     (:func:`sign_of_batch_mean`) and a fluctuation energy phi_jk per entry of the eigenbasis
-    residual (d x m): no isotropy over outputs is assumed."""
+    residual (d x m): no isotropy over outputs is assumed. ``axis``: K is diagonal (Q = I,
+    K_sigma = I), and the d x d products by Q are skipped."""
     lam, q = a["lam"], a["q"]
-    km = q @ (lam[:, None] * m_t)  # mu = K M in the original coordinates (d, m)
+
+    def orig(x, q=q):  # Q x
+        return x if axis else q @ x
+
+    def eig(x, q=q):  # Q^T x
+        return x if axis else q.T @ x
+
+    km = orig(lam[:, None] * m_t)  # mu = K M in the original coordinates (d, m)
     lp = lam[:, None] * phi
     c_f = jnp.sum(lp, axis=0)  # the fluctuation's share of C_kk, and its effective dof
     nu = jnp.clip(c_f * c_f / jnp.maximum(jnp.sum(lp * lp, axis=0), 1e-300), 1.0, 1e12)
     c_fixed = jnp.sum(lam[:, None] * m_t * m_t, axis=0) + a["s2"]
-    tau2 = a["q2lam2"] @ phi
+    tau2 = lam[:, None] * lp if axis else a["q2lam2"] @ phi
     es, slope = _smoothed_sign(km, a["kdiag"][:, None], c_fixed[None, :], c_f[None, :],
                                nu[None, :], tau2, b)
-    es_t = q.T @ es
+    es_t = eig(es)
     # Stein: E[F_jk S_ik] = phi_jk lambda_j Q_ij dE[S_ik]/dmu_ik, so r_jk = lambda_j sum_i Q_ij^2
     # slope_ik; V_jk = Var (Q^T S)_jk: the diagonal sum_i Q_ij^2 (1 - E[S_ik]^2), and the
     # off-diagonal correlations (K_sigma)_ii' - E S_ik E S_i'k, exact for B = 1 (sign(x_i e)
     # sign(x_i' e) = sign(x_i x_i')) and scaled by the mean variance over i for B >= 2
-    qd = a["q2"].T @ slope  # (Q^T D_k Q)_jj, D_k = diag(slope_.k)
+    qd = slope if axis else a["q2"].T @ slope  # (Q^T D_k Q)_jj, D_k = diag(slope_.k)
     r = lam[:, None] * qd
-    if b == 1:
+    if axis:
+        v = 1.0 - es * es
+    elif b == 1:
         v = 1.0 + a["ks_off"][:, None] - es_t * es_t
     else:
         var = 1.0 - es * es
@@ -378,7 +389,7 @@ def _compiled_chunk(kind: str, engine_key: tuple, rep: Representative, b: int, n
             m_t, phi, buf, rbuf, ptr, key = c
             g = jnp.asarray(opt.lr(k), jnp.float64)
             if kind == "exact":
-                m_t, phi = _exact_step(a, m_t, phi, g, b)
+                m_t, phi = _exact_step(a, m_t, phi, g, b, problem.basis is None)
             elif kind == "erf":
                 m_t, phi = _erf_step(a, m_t, phi, g, b, mdim)
             elif isinstance(phi, tuple):  # an optimizer with a momentum buffer
