@@ -191,34 +191,27 @@ def _smoothed_sign(km: jax.Array, kd: jax.Array, c_fixed: jax.Array, c_f: jax.Ar
     """E[S_ik] and its derivative in the shift of the mean (docs/theory/muon.md section 2.3).
 
     Given the fluctuation F the batch is i.i.d. and E[S_ik | F] = h_B(c(F)) exactly
-    (:func:`sign_of_batch_mean`). Two features of F are averaged over, each where it matters:
+    (:func:`sign_of_batch_mean`). Two features of F are averaged over:
 
     * B >= 2: the shift (K F)_ik of the covariance of x_i and e_k, N(0, tau^2), is shared by the
       batch (a fraction 1 - 1/B of it beyond what a single sample's noise holds). With the
       residual's variance split into its part along x_i, w^2 / K_ii, and the rest
       K_ii R_perp = K_ii C_kk - mu^2 - tau^2, c(w) = w / sqrt(K_ii R_perp + w^2), w = mu + tau z,
       stays in [-1, 1]; 8-point Gauss-Hermite in z.
-    * B = 1: the fluctuation's share of the residual variance, C_F = sum_j lambda_j F_jk^2, has
-      few effective degrees of freedom nu = C_F^2 / sum_j (lambda_j phi_jk)^2 when the risk sits
+    * the fluctuation's share of the residual variance, C_F = sum_j lambda_j F_jk^2, has few
+      effective degrees of freedom nu = C_F^2 / sum_j (lambda_j phi_jk)^2 when the risk sits
       in a few modes, and E[h(mu / sqrt(K_ii C))] is not h at the mean C (Jensen). C_F is taken
-      as a Gamma variable (mean and variance matched), by Wilson-Hilferty's cube of a normal,
-      4-point Gauss-Hermite. For B >= 2 it is left at its mean: the noise term there misses the
-      covariance the shared shift induces between coordinates, and the two effects cancel in
-      part (measured: docs/muon.md).
+      as a Gamma variable (mean and variance matched) through Wilson-Hilferty's cube of a
+      normal, 4-point Gauss-Hermite (the shift is taken independent of it).
     """
     tau2 = tau2 * (1.0 - 1.0 / b)
     es = jnp.zeros_like(km)
     slope = jnp.zeros_like(km)
-    if b == 1:
-        half = 0.5 * nu
-        wh = [jnp.maximum(1 - 1 / (9 * half) + z / (3 * jnp.sqrt(half)), 0.0) ** 3
-              for z in _GC_Z]
-        norm = sum(w * f for w, f in zip(_GC_W, wh, strict=True))
-        cnodes = [(w, f / norm) for w, f in zip(_GC_W, wh, strict=True)]
-        snodes = [(0.0, 1.0)]
-    else:
-        cnodes = [(1.0, 1.0)]
-        snodes = list(zip(_GH_Z, _GH_W, strict=True))
+    half = 0.5 * nu
+    wh = [jnp.maximum(1 - 1 / (9 * half) + z / (3 * jnp.sqrt(half)), 0.0) ** 3 for z in _GC_Z]
+    norm = sum(w * f for w, f in zip(_GC_W, wh, strict=True))
+    cnodes = [(w, f / norm) for w, f in zip(_GC_W, wh, strict=True)]
+    snodes = list(zip(_GH_Z, _GH_W, strict=True)) if b > 1 else [(0.0, 1.0)]
     for wc, u in cnodes:
         ckk = c_fixed + c_f * u
         kr = jnp.maximum(kd * ckk - km * km - tau2, 1e-300)  # K_ii R_perp
