@@ -42,7 +42,7 @@ def test_paper_helpers_return_driver_results(lin):
                     "mean-field", n_mc=2)
     _is_driver_result(mf, "mean-field")
     assert mf["rho"].dims == ("config", "step", "mode")
-    assert set(json.loads(mf.attrs["regime"])) == {"erf", "mc"}
+    assert set(json.loads(mf.attrs["regime"])) == {"exact", "mc"}
 
 
 def test_policies_are_keyed_laws_and_group_with_configs(lin):
