@@ -395,11 +395,16 @@ class MatrixRegression(SpectralCovariance):
 
 
 def update_direction(problem: Any, arrays: dict, unit: Any, w: jax.Array, key: jax.Array,
-                     batch_size: int) -> jax.Array:
-    """The direction U of one update of ``unit`` (an optimizer at lr = 1, fresh state) from W on
-    a fresh batch drawn from ``key``: W' = W - lr U. Float64; usable inside ``jit``."""
+                     batch_size: int, state: Any = None) -> Any:
+    """The direction U of one update of ``unit`` (an optimizer at lr = 1) from W on a fresh
+    batch drawn from ``key``: W' = W - lr U. From a fresh state (``state=None``) it returns U;
+    from a given optimizer ``state`` (a momentum buffer) it returns (U, the new state). Float64;
+    usable inside ``jit``."""
     x, eps = problem.draw(arrays, key, batch_size, jnp.float64)
     x = problem.rotate(arrays, x)
     grad = problem.gradient(arrays, w, (x, eps), getattr(unit, "per_sample", False))
-    u, _ = unit.update(grad, unit.init(w), w)
-    return -u
+    if state is None:
+        u, _ = unit.update(grad, unit.init(w), w)
+        return -u
+    u, new = unit.update(grad, state, w)
+    return -u, new

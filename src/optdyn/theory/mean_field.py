@@ -212,10 +212,10 @@ def _smoothed_sign(km: jax.Array, kd: jax.Array, c_fixed: jax.Array, c_f: jax.Ar
     norm = sum(w * f for w, f in zip(_GC_W, wh, strict=True))
     cnodes = [(w, f / norm) for w, f in zip(_GC_W, wh, strict=True)]
     snodes = list(zip(_GH_Z, _GH_W, strict=True)) if b > 1 else [(0.0, 1.0)]
+    tau = jnp.sqrt(tau2)
     for wc, u in cnodes:
         ckk = c_fixed + c_f * u
         kr = jnp.maximum(kd * ckk - km * km - tau2, 1e-300)  # K_ii R_perp
-        tau = jnp.sqrt(tau2)
         for z, w in snodes:
             x = km + tau * z
             den = jnp.sqrt(kr + x * x)
@@ -303,6 +303,11 @@ def _exact_step(a: dict, m_t: jax.Array, phi: jax.Array, g: jax.Array, b: int,
     return m_t - g * es_t, jnp.maximum(phi * (1.0 - 2.0 * g * r) + g * g * v, 0.0)
 
 
+def _unit_rows(key: jax.Array, shape: tuple) -> jax.Array:
+    z = jax.random.normal(key, shape, jnp.float64)
+    return z / jnp.linalg.norm(z, axis=1, keepdims=True)
+
+
 def _mc_step(problem: Any, parr: dict, a: dict, unit: Any, m_t: jax.Array, phi: jax.Array,
              g: jax.Array, key: jax.Array, n_mc: int, b: int):
     """One step of the mean-field Monte Carlo recursion: n_mc particles M + F pushed through the
@@ -312,9 +317,7 @@ def _mc_step(problem: Any, parr: dict, a: dict, unit: Any, m_t: jax.Array, phi: 
 
     def one(k):
         kf, kb = jax.random.split(k)
-        z = jax.random.normal(kf, m_t.shape, jnp.float64)
-        z = z / jnp.linalg.norm(z, axis=1, keepdims=True)
-        delta_t = m_t + jnp.sqrt(phi)[:, None] * z
+        delta_t = m_t + jnp.sqrt(phi)[:, None] * _unit_rows(kf, m_t.shape)
         w = w_star + q @ delta_t
         # the direction U (Delta' = Delta - g U) in the eigenbasis
         u_t = q.T @ update_direction(problem, parr, unit, w, kb, b)
@@ -325,11 +328,6 @@ def _mc_step(problem: Any, parr: dict, a: dict, unit: Any, m_t: jax.Array, phi: 
     rho_new = jnp.maximum(rho - 2 * g * inner.mean(0) + g * g * second.mean(0), 0.0)
     m_new = m_t - g * u_t.mean(0)
     return m_new, jnp.maximum(rho_new - jnp.sum(m_new * m_new, axis=1), 0.0)
-
-
-def _unit_rows(key: jax.Array, shape: tuple) -> jax.Array:
-    z = jax.random.normal(key, shape, jnp.float64)
-    return z / jnp.linalg.norm(z, axis=1, keepdims=True)
 
 
 def _mc_momentum_step(problem: Any, parr: dict, a: dict, unit: Any, m_t: jax.Array,
@@ -355,12 +353,9 @@ def _mc_momentum_step(problem: Any, parr: dict, a: dict, unit: Any, m_t: jax.Arr
         delta_t = m_t + sp[:, None] * z1
         fb_t = cb[:, None] * z1 + jnp.sqrt(jnp.maximum(psi - cb * cb, 0.0))[:, None] * z2
         w = w_star + q @ delta_t
-        x, eps = problem.draw(parr, kb, b, jnp.float64)
-        x = problem.rotate(parr, x)
-        grad = problem.gradient(parr, w, (x, eps), False)
-        u, (_, nbuf) = unit.update(grad, (k.astype(jnp.int32), q @ (mb_t + fb_t)), w)
-        new_t = delta_t + g * (q.T @ u)  # u = -(step) at unit lr
-        return new_t, q.T @ nbuf
+        u, (_, nbuf) = update_direction(problem, parr, unit, w, kb, b,
+                                        (k.astype(jnp.int32), q @ (mb_t + fb_t)))
+        return delta_t - g * (q.T @ u), q.T @ nbuf
 
     new_t, nb_t = jax.lax.map(one, jax.random.split(key, n_mc))
     m_new, mb_new = new_t.mean(0), nb_t.mean(0)
