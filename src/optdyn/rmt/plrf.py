@@ -181,9 +181,9 @@ class PLRFSpectrum:
         return k
 
     # ------------------------------------------------------------------ the spectrum
-    def cdf(self, x: Any, start: np.ndarray | None = None) -> np.ndarray:
+    def cdf(self, x: Any) -> np.ndarray:
         """F(x): the fraction of K_f's d eigenvalues at or below x (x > 0)."""
-        return self._cdf_kappa(x, start)[0]
+        return self._cdf_kappa(x)[0]
 
     def _cdf_kappa(self, x: Any, start: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:

@@ -23,8 +23,8 @@ Three ways to get the moments:
   because at B = 16 and 64 this recursion's floor comes out 3x too high and worse, a failure
   measured and not yet understood): the exact sign law of a batch mean of B
   Gaussian pairs, E sign(G_ik) = h_B(c_ik) = 2 I_{(1+c)/2}(B/2, B/2) - 1 (incomplete beta;
-  (2/pi) arcsin c at B = 1, c at B = 2), averaged over the fluctuation's shared shift (B >= 2) or
-  its energy (B = 1) by Gauss-Hermite (:func:`_smoothed_sign`), with a fluctuation energy
+  (2/pi) arcsin c at B = 1, c at B = 2), averaged over the fluctuation's shared shift (B >= 2)
+  and its energy by Gauss-Hermite (:func:`_smoothed_sign`), with a fluctuation energy
   phi_jk per entry (j, k) of the eigenbasis residual: F has independent Gaussian entries, no
   isotropy over outputs. Then M' = M - gamma Q^T E[S] and
   phi_jk' = phi_jk (1 - 2 gamma r_jk) + gamma^2 V_jk (the second-moment identity, kept >= 0),
@@ -93,8 +93,9 @@ _REGIME = {
             "output directions; any regime (signal- or noise-dominated)"),
     "exact": ("SignSGD mean-field (docs/theory/muon.md section 2.3): the exact sign law of a batch "
               "mean of Gaussian pairs (incomplete beta; arcsin at B = 1) averaged over the "
-              "fluctuation's shift; fluctuations closed as Gaussian with isotropic output "
-              "directions; any regime (signal- or noise-dominated)"),
+              "fluctuation's shared shift and its energy; fluctuations closed as independent "
+              "Gaussian entries of the eigenbasis residual; signal- or noise-dominated, checked "
+              "for B <= 8 (at B = 16 and 64 its floor is 3x too high and worse)"),
     "mc": ("mean-field Monte Carlo (docs/theory/muon.md section 2.4 fallback (a)): moments of the "
            "optimizer's own "
            "update averaged over n_mc draws of (fluctuation, batch) on the ansatz M + F; any "
@@ -272,13 +273,8 @@ def _exact_step(a: dict, m_t: jax.Array, phi: jax.Array, g: jax.Array, b: int,
     K_sigma = I), and the d x d products by Q are skipped."""
     lam, q = a["lam"], a["q"]
 
-    def orig(x, q=q):  # Q x
-        return x if axis else q @ x
-
-    def eig(x, q=q):  # Q^T x
-        return x if axis else q.T @ x
-
-    km = orig(lam[:, None] * m_t)  # mu = K M in the original coordinates (d, m)
+    km = lam[:, None] * m_t  # mu = K M in the original coordinates (d, m)
+    km = km if axis else q @ km
     lp = lam[:, None] * phi
     c_f = jnp.sum(lp, axis=0)  # the fluctuation's share of C_kk, and its effective dof
     nu = jnp.clip(c_f * c_f / jnp.maximum(jnp.sum(lp * lp, axis=0), 1e-300), 1.0, 1e12)
@@ -286,7 +282,7 @@ def _exact_step(a: dict, m_t: jax.Array, phi: jax.Array, g: jax.Array, b: int,
     tau2 = lam[:, None] * lp if axis else a["q2lam2"] @ phi
     es, slope = _smoothed_sign(km, a["kdiag"][:, None], c_fixed[None, :], c_f[None, :],
                                nu[None, :], tau2, b)
-    es_t = eig(es)
+    es_t = es if axis else q.T @ es
     # Stein: E[F_jk S_ik] = phi_jk lambda_j Q_ij dE[S_ik]/dmu_ik, so r_jk = lambda_j sum_i Q_ij^2
     # slope_ik; V_jk = Var (Q^T S)_jk: the diagonal sum_i Q_ij^2 (1 - E[S_ik]^2), and the
     # off-diagonal correlations (K_sigma)_ii' - E S_ik E S_i'k, exact for B = 1 (sign(x_i e)
